@@ -1,0 +1,425 @@
+"""feeds.yaml: one table of defaults, validated once at start, passed explicitly.
+
+Every key a user can write is in one of the SETTINGS tables below, with its default and a help line;
+tests check that each one is documented in README.md. Errors name the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from . import __version__
+from .errors import ConfigError
+
+USER_AGENT = f"monitor/{__version__} (media monitor; +https://github.com/monitor-project/monitor)"
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    kind: str  # duration, size, int, bool, str, choice:a|b, list, time, timezone
+    help: str
+
+
+# Settings of one feed. Each can be set in `defaults:` for every feed or on the feed itself.
+FEED_SETTINGS: dict[str, Setting] = {
+    "interval": Setting(900.0, "duration", "How often the feed is polled (e.g. 10m, 1h)."),
+    "full_text": Setting(True, "bool", "Fetch each new item's page and extract its text; false keeps the feed's own text."),
+    "timeout": Setting(30.0, "duration", "Overall deadline of one request: connect, headers and the whole body."),
+    "max_feed_size": Setting(10 * 2**20, "size", "Largest feed body accepted, counted after decompression."),
+    "max_page_size": Setting(4 * 2**20, "size", "Largest article page accepted, counted after decompression."),
+    "revalidate_every": Setting(24, "int", "Every Nth poll ignores ETag and Last-Modified (some servers keep a stale ETag)."),
+    "private_links": Setting(
+        "auto",
+        "choice:auto|allow|deny",
+        "May the feed's links point at loopback or private addresses? auto: only when the feed itself is on such a host.",
+    ),
+}
+
+# Keys a feed entry has besides the feed settings.
+FEED_KEYS: dict[str, Setting] = {
+    "url": Setting(None, "url", "The feed's URL (http or https). Required."),
+    "name": Setting(None, "str", "A short unique name; defaults to the URL's host and path."),
+    "type": Setting("feed", "choice:feed", "What the URL is: `feed` (RSS 0.9x/1.0/2.0, Atom or JSON Feed)."),
+    "tags": Setting((), "list", "Free labels for the feed, kept with its articles' feed row."),
+}
+
+# Settings of the fetcher and the extraction pool, under `fetch:`.
+FETCH_SETTINGS: dict[str, Setting] = {
+    "concurrency": Setting(64, "int", "Requests in flight at once, over all hosts."),
+    "per_host": Setting(4, "int", "Requests in flight at once to one host."),
+    "max_redirects": Setting(5, "int", "Redirects followed before a request fails."),
+    "user_agent": Setting(USER_AGENT, "str", "The User-Agent header sent with every request."),
+    "max_retry_after": Setting(86400.0, "duration", "Longest Retry-After honoured; a longer one is cut to this."),
+    "max_backoff": Setting(6 * 3600.0, "duration", "Longest delay between polls of a failing feed."),
+    "extract_workers": Setting(max(1, min(4, os.cpu_count() or 1)), "int", "Processes extracting article text."),
+    "extract_timeout": Setting(60.0, "duration", "A page whose extraction takes longer is killed and recorded."),
+    "extract_memory": Setting(2 * 2**30, "size", "Address-space limit of an extraction process."),
+    "worker_tasks": Setting(200, "int", "Pages an extraction process handles before it is replaced (trafilatura grows)."),
+    "fast_extraction": Setting(True, "bool", "trafilatura's fast mode (no fallback extractors): as accurate on our corpus, quicker."),
+}
+
+DIGEST_SETTINGS: dict[str, Setting] = {
+    "to": Setting((), "list", "Recipients of the daily digest."),
+    "from": Setting(None, "str", "The digest's From address."),
+    "time": Setting("07:00", "time", "When the daily digest is sent (HH:MM)."),
+    "timezone": Setting("Europe/Kyiv", "timezone", "Time zone of `time`."),
+    "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file."),
+}
+
+SMTP_SETTINGS: dict[str, Setting] = {
+    "host": Setting("localhost", "str", "SMTP server host."),
+    "port": Setting(None, "int", "SMTP port; defaults to 465 with tls, 587 with starttls, 25 otherwise."),
+    "security": Setting("starttls", "choice:starttls|tls|none", "How the connection is secured."),
+    "username": Setting(None, "str", "SMTP login."),
+    "password_env": Setting(None, "str", "Name of the environment variable holding the password."),
+    "password_file": Setting(None, "str", "File holding the password (e.g. a systemd credential)."),
+}
+
+TOP_SETTINGS: dict[str, Setting] = {
+    "database": Setting("monitor.db", "str", "SQLite archive, relative to the config file."),
+    "rules": Setting("rules", "str", "Folder of rule files (*.yaml), relative to the config file."),
+    "feeds": Setting((), "feeds", "The feeds to poll (a list)."),
+    "defaults": Setting(None, "mapping", "Feed settings applied to every feed unless the feed sets its own."),
+    "fetch": Setting(None, "mapping", "Fetcher and extraction settings."),
+    "digest": Setting(None, "mapping", "The daily digest."),
+}
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    url: str
+    name: str
+    type: str = "feed"
+    tags: tuple[str, ...] = ()
+    interval: float = 900.0
+    full_text: bool = True
+    timeout: float = 30.0
+    max_feed_size: int = 10 * 2**20
+    max_page_size: int = 4 * 2**20
+    revalidate_every: int = 24
+    private_links: str = "auto"
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    concurrency: int
+    per_host: int
+    max_redirects: int
+    user_agent: str
+    max_retry_after: float
+    max_backoff: float
+    extract_workers: int
+    extract_timeout: float
+    extract_memory: int
+    worker_tasks: int
+    fast_extraction: bool
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int | None = None
+    security: str = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    to: tuple[str, ...] = ()
+    sender: str | None = None
+    time: str = "07:00"
+    timezone: str = "Europe/Kyiv"
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database: Path
+    rules: Path
+    feeds: tuple[FeedConfig, ...]
+    fetch: FetchConfig
+    digest: DigestConfig | None = None
+
+
+def default_fetch() -> FetchConfig:
+    return FetchConfig(**{k: s.default for k, s in FETCH_SETTINGS.items()})
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading: YAML is composed into nodes first, so every value keeps the line it came from.
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _compose(text: str, file: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=file) from None
+
+
+class _Checker:
+    """Turns YAML nodes into checked Python values, raising ConfigError with file, line and key."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self._constructor = _Loader("")
+
+    def fail(self, node: yaml.Node, key: str, message: str) -> ConfigError:
+        return ConfigError(message, file=self.file, line=node.start_mark.line + 1, key=key)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        return self._constructor.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.Node | None, key: str, table: dict[str, Setting]) -> dict[str, tuple[Any, yaml.Node]]:
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, key, "must be a mapping of keys to values")
+        out: dict[str, tuple[Any, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            name = self.scalar(key_node)
+            full = f"{key}.{name}" if key else str(name)
+            if not isinstance(name, str) or name not in table:
+                known = ", ".join(sorted(table))
+                raise self.fail(key_node, full, f"unknown key (known keys: {known})")
+            if name in out:
+                raise self.fail(key_node, full, "key given twice")
+            out[name] = (value_node, key_node)
+        return out
+
+    def value(self, node: yaml.Node, key: str, kind: str) -> Any:
+        if kind == "mapping":
+            return node
+        if kind in ("list", "feeds"):
+            if isinstance(node, yaml.ScalarNode) and kind == "list":
+                raw = self.scalar(node)
+                if isinstance(raw, str):
+                    return (raw,)
+            if not isinstance(node, yaml.SequenceNode):
+                raise self.fail(node, key, "must be a list")
+            if kind == "feeds":
+                return node.value
+            items = []
+            for child in node.value:
+                raw = self.scalar(child) if isinstance(child, yaml.ScalarNode) else None
+                if not isinstance(raw, str) or not raw.strip():
+                    raise self.fail(child, key, "list items must be non-empty strings")
+                items.append(raw.strip())
+            return tuple(items)
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, key, f"must be a single value ({kind})")
+        raw = self.scalar(node)
+        try:
+            return _convert(kind, raw)
+        except ValueError as exc:
+            raise self.fail(node, key, str(exc)) from None
+
+
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZES = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30}
+
+
+def parse_duration(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError(f"must be a duration such as 90s, 15m or 2h, not {raw!r}")
+    if isinstance(raw, (int, float)):
+        seconds = float(raw)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(raw))
+        if not m:
+            raise ValueError(f"must be a duration such as 90s, 15m or 2h, not {raw!r}")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"must be a positive duration, not {raw!r}")
+    return seconds
+
+
+def parse_size(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError(f"must be a size such as 512KiB or 4MiB, not {raw!r}")
+    if isinstance(raw, int):
+        size = raw
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(raw))
+        if not m or m.group(2).lower() not in _SIZES:
+            raise ValueError(f"must be a size such as 512KiB or 4MiB, not {raw!r}")
+        size = int(float(m.group(1)) * _SIZES[m.group(2).lower()])
+    if size <= 0:
+        raise ValueError(f"must be a positive size, not {raw!r}")
+    return size
+
+
+def _convert(kind: str, raw: Any) -> Any:
+    if kind == "duration":
+        return parse_duration(raw)
+    if kind == "size":
+        return parse_size(raw)
+    if kind == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise ValueError(f"must be a whole number of at least 1, not {raw!r}")
+        return raw
+    if kind == "bool":
+        if not isinstance(raw, bool):
+            raise ValueError(f"must be true or false, not {raw!r}")
+        return raw
+    if kind == "str":
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError(f"must be a non-empty string, not {raw!r}")
+        return raw.strip()
+    if kind.startswith("choice:"):
+        choices = kind.split(":", 1)[1].split("|")
+        if raw not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, not {raw!r}")
+        return raw
+    if kind == "url":
+        return check_url(raw)
+    if kind == "time":
+        if not isinstance(raw, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
+            # YAML 1.1 reads an unquoted 07:00 as a sexagesimal number
+            raise ValueError(f"must be a time of day written as \"HH:MM\" (quoted), not {raw!r}")
+        return raw
+    if kind == "timezone":
+        try:
+            ZoneInfo(str(raw))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"is not a known time zone: {raw!r}") from None
+        return str(raw)
+    raise AssertionError(kind)
+
+
+def check_url(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ValueError(f"must be an http or https URL, not {raw!r}")
+    url = raw.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http or https URL, not {raw!r}")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"has an invalid port: {raw!r}") from None
+    host = parts.hostname
+    if not re.fullmatch(r"[\w.-]+", host, re.UNICODE):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"has an invalid host: {raw!r}") from None
+    return url
+
+
+def _default_name(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    return f"{parts.hostname}/{path}" if path else str(parts.hostname)
+
+
+def _settings(checker: _Checker, found: dict, table: dict[str, Setting], prefix: str) -> dict[str, Any]:
+    return {name: checker.value(node, f"{prefix}{name}", table[name].kind) for name, (node, _k) in found.items()}
+
+
+def load(path: str | os.PathLike) -> Config:
+    """Read and check a config file. Raises ConfigError naming file, line and key."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no such file", file=file) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot be read: {exc}", file=file) from None
+    return loads(text, path)
+
+
+def loads(text: str, path: Path) -> Config:
+    file = str(path)
+    checker = _Checker(file)
+    root = _compose(text, file)
+    if root is None:
+        raise ConfigError("is empty: it needs at least a `feeds:` list", file=file)
+    top = checker.mapping(root, "", TOP_SETTINGS)
+    values = _settings(checker, {k: v for k, v in top.items() if k != "feeds"}, TOP_SETTINGS, "")
+
+    defaults = {k: s.default for k, s in FEED_SETTINGS.items()}
+    defaults.update(_settings(checker, checker.mapping(values.get("defaults"), "defaults", FEED_SETTINGS), FEED_SETTINGS, "defaults."))
+
+    fetch = {k: s.default for k, s in FETCH_SETTINGS.items()}
+    fetch.update(_settings(checker, checker.mapping(values.get("fetch"), "fetch", FETCH_SETTINGS), FETCH_SETTINGS, "fetch."))
+
+    feeds: list[FeedConfig] = []
+    names: dict[str, int] = {}
+    feed_nodes = checker.value(top["feeds"][0], "feeds", "feeds") if "feeds" in top else []
+    for index, node in enumerate(feed_nodes):
+        key = f"feeds[{index}]"
+        if isinstance(node, yaml.ScalarNode):  # a bare URL is a feed with every default
+            entry = {"url": checker.value(node, f"{key}.url", "url")}
+        else:
+            found = checker.mapping(node, key, FEED_KEYS | FEED_SETTINGS)
+            if "url" not in found:
+                raise checker.fail(node, key, "a feed needs a `url`")
+            entry = _settings(checker, found, FEED_KEYS | FEED_SETTINGS, f"{key}.")
+        name = entry.get("name") or _default_name(entry["url"])
+        line = node.start_mark.line + 1
+        if name in names:
+            raise ConfigError(f"duplicate feed name {name!r} (first at line {names[name]})", file=file, line=line, key=f"{key}.name")
+        names[name] = line
+        feeds.append(FeedConfig(**(defaults | entry | {"name": name, "tags": tuple(entry.get("tags", ()))})))
+
+    digest = None
+    if values.get("digest") is not None:
+        found = checker.mapping(values["digest"], "digest", DIGEST_SETTINGS)
+        d = _settings(checker, found, DIGEST_SETTINGS, "digest.")
+        smtp_found = checker.mapping(d.pop("smtp", None), "digest.smtp", SMTP_SETTINGS)
+        smtp = SmtpConfig(**_settings(checker, smtp_found, SMTP_SETTINGS, "digest.smtp."))
+        if smtp.password_env and smtp.password_file:
+            node = smtp_found["password_file"][1]
+            raise checker.fail(node, "digest.smtp.password_file", "give password_env or password_file, not both")
+        sender = d.pop("from", None)
+        digest = DigestConfig(**d, sender=sender, smtp=smtp)
+
+    base = path.parent
+    return Config(
+        path=path,
+        database=base / values.get("database", TOP_SETTINGS["database"].default),
+        rules=base / values.get("rules", TOP_SETTINGS["rules"].default),
+        feeds=tuple(feeds),
+        fetch=FetchConfig(**fetch),
+        digest=digest,
+    )
+
+
+def config_path(given: str | None) -> Path:
+    """--config, then $MONITOR_CONFIG, then ./feeds.yaml."""
+    return Path(given or os.environ.get("MONITOR_CONFIG") or "feeds.yaml")
+
+
+def all_settings() -> dict[str, dict[str, Setting]]:
+    """Every documented key, by section: what the docs test walks."""
+    return {
+        "": TOP_SETTINGS,
+        "feeds[]": FEED_KEYS | FEED_SETTINGS,
+        "defaults": FEED_SETTINGS,
+        "fetch": FETCH_SETTINGS,
+        "digest": DIGEST_SETTINGS,
+        "digest.smtp": SMTP_SETTINGS,
+    }
+

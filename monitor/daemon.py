@@ -1,0 +1,300 @@
+"""daemon: the cycle (poll → parse → new items → pages → extract → match → store) and the service loop.
+
+This is where the clock, the network (through fetch), the workers and the disk (through store) meet.
+A feed's failure, whatever it is, is recorded on that feed and the cycle goes on with the others.
+On SIGTERM or SIGINT no new feed is started; the feeds in flight finish and are stored; exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Awaitable, Callable, Iterable
+
+import schedule
+
+from . import extract as extract_stage
+from . import parse as parse_stage
+from . import rules as rules_stage
+from .config import Config, FeedConfig
+from .dedup import canonical_url
+from .errors import ExtractError, FeedError, FetchError, ParseError
+from .fetch import PAGE_ACCEPT, Fetcher
+from .model import Article, Extracted, Item, ParsedFeed, PollResult
+from .rules import RuleSet
+from .store import Store, iso
+from .workers import TaskFailed, Workers
+
+log = logging.getLogger("monitor")
+TICK_SECONDS = 60
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class CycleStats:
+    feeds: int = 0
+    failed: int = 0
+    unchanged: int = 0
+    parsed: int = 0
+    articles: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+# The functions that run in worker processes: module-level, so they pickle by name.
+def _parse_task(body: bytes, url: str, content_type: str, feed: str) -> ParsedFeed:
+    return parse_stage.parse(body, url=url, content_type=content_type, feed=feed)
+
+
+def _extract_task(body: bytes, url: str, content_type: str, fast: bool) -> Extracted:
+    return extract_stage.extract(body, url=url, content_type=content_type, fast=fast)
+
+
+class Monitor:
+    """One configured monitor: store, rules, fetcher and workers, and the cycle over them."""
+
+    def __init__(self, config: Config, store: Store, rules: RuleSet, workers: Workers, clock: Callable[[], datetime] = utcnow):
+        self.config = config
+        self.store = store
+        self.rules = rules
+        self.workers = workers
+        self.clock = clock
+        self.stopping = asyncio.Event()
+        self.on_progress: Callable[[str, PollResult], None] | None = None
+
+    # ------------------------------------------------------------------------------------ cycle
+
+    async def cycle(self, feeds: Iterable[FeedConfig]) -> CycleStats:
+        feeds = list(feeds)
+        stats = CycleStats(feeds=len(feeds))
+        started = time.perf_counter()
+        gate = asyncio.Semaphore(self.config.fetch.concurrency)
+        async with Fetcher(self.config.fetch) as fetcher:
+            private_hosts: dict[str, bool] = {}
+
+            async def one(feed: FeedConfig) -> None:
+                async with gate:
+                    if self.stopping.is_set():
+                        return
+                    result = await self._poll_safely(fetcher, feed, private_hosts)
+                    self.store.save_poll(result, self.clock())
+                    stats.articles += len(result.articles)
+                    if result.error:
+                        stats.failed += 1
+                        stats.errors.append(result.error)
+                    elif result.unchanged:
+                        stats.unchanged += 1
+                    if result.body_hash and not result.unchanged and not result.error:
+                        stats.parsed += 1
+                    if self.on_progress:
+                        self.on_progress(feed.name, result)
+
+            await asyncio.gather(*(one(feed) for feed in feeds))
+            stats.pages = fetcher.requests - len(feeds)
+        self.store.checkpoint()
+        stats.seconds = time.perf_counter() - started
+        log.info(
+            "cycle done",
+            extra={"feeds": stats.feeds, "failed": stats.failed, "unchanged": stats.unchanged,
+                   "articles": stats.articles, "seconds": round(stats.seconds, 2)},
+        )
+        return stats
+
+    async def _poll_safely(self, fetcher: Fetcher, feed: FeedConfig, private_hosts: dict[str, bool]) -> PollResult:
+        state = self.store.feed_state(feed.name)
+        try:
+            return await self._poll(fetcher, feed, state, private_hosts)
+        except FeedError as exc:
+            return self._failure(feed, state.error_count, exc)
+        except Exception as exc:  # a bug or a library surprise must not stop the other feeds
+            log.exception("feed failed unexpectedly", extra={"feed": feed.name, "url": feed.url})
+            return self._failure(feed, state.error_count, FeedError(feed.name, f"internal error: {type(exc).__name__}: {exc}"))
+
+    def _failure(self, feed: FeedConfig, errors_before: int, exc: FeedError) -> PollResult:
+        now = self.clock()
+        settings = self.config.fetch
+        delay = min(settings.max_backoff, feed.interval * 2 ** min(errors_before, 16))
+        if isinstance(exc, FetchError):
+            if exc.permanent:
+                delay = max(delay, settings.max_backoff)
+            if exc.retry_after is not None:
+                delay = max(delay, min(exc.retry_after, settings.max_retry_after))
+        log.warning(str(exc), extra={"feed": feed.name, "url": exc.url or feed.url})
+        return PollResult(
+            feed=feed.name,
+            status=getattr(exc, "status", None),
+            error=str(exc),
+            next_poll=iso(now + timedelta(seconds=delay)),
+        )
+
+    async def _poll(self, fetcher: Fetcher, feed: FeedConfig, state, private_hosts: dict[str, bool]) -> PollResult:
+        full = state.polls_since_full + 1 >= feed.revalidate_every
+        response = await fetcher.get(
+            feed.url,
+            feed=feed.name,
+            max_bytes=feed.max_feed_size,
+            deadline=feed.timeout,
+            etag=None if full else state.etag,
+            last_modified=None if full else state.last_modified,
+        )
+        now = self.clock()
+        result = PollResult(
+            feed=feed.name,
+            status=response.status,
+            etag=response.headers.get("etag") or state.etag,
+            last_modified=response.headers.get("last-modified") or state.last_modified,
+            body_hash=state.body_hash,
+            polls_since_full=0 if full else state.polls_since_full + 1,
+            next_poll=iso(now + timedelta(seconds=feed.interval)),
+        )
+        if response.not_modified:
+            result.unchanged = True
+            return result
+        digest = hashlib.sha256(response.body).hexdigest()
+        if digest == state.body_hash:  # the server ignored our validators, or has none
+            result.unchanged = True
+            return result
+        try:
+            parsed: ParsedFeed = await self.workers.run(
+                self.config.fetch.extract_timeout, _parse_task, response.body, response.url, response.content_type, feed.name
+            )
+        except TaskFailed as exc:
+            raise ParseError(feed.name, str(exc), url=feed.url) from None
+        result.body_hash = digest
+        result.title = parsed.title or None
+        result.problems = "; ".join(parsed.problems)[:2000] or None
+        items = self._new_items(feed, parsed.items)
+        result.skipped_items = len(parsed.items) - len(items)
+        if items:
+            allow_private = await self._allow_private(fetcher, feed, private_hosts)
+            result.articles = list(
+                await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for item in items))
+            )
+        log.info("feed polled", extra={"feed": feed.name, "url": feed.url, "status": response.status,
+                                       "items": len(parsed.items), "new": len(items)})
+        return result
+
+    def _new_items(self, feed: FeedConfig, items: list[Item]) -> list[Item]:
+        """Items whose GUID (in this feed) and canonical URL (anywhere) are not stored yet, once each."""
+        urls = {item.guid: canonical_url(item.link) for item in items}
+        known_guids, known_urls = self.store.known(feed.name, urls.keys(), urls.values())
+        fresh, seen_guids, seen_urls = [], set(), set()
+        for item in items:
+            url = urls[item.guid]
+            if item.guid in known_guids or item.guid in seen_guids or (url and (url in known_urls or url in seen_urls)):
+                continue
+            seen_guids.add(item.guid)
+            if url:
+                seen_urls.add(url)
+            fresh.append(item)
+        return fresh
+
+    async def _allow_private(self, fetcher: Fetcher, feed: FeedConfig, cache: dict[str, bool]) -> bool:
+        if feed.private_links != "auto":
+            return feed.private_links == "allow"
+        if feed.url not in cache:
+            cache[feed.url] = await fetcher.host_is_private(feed.url)
+        return cache[feed.url]
+
+    async def _article(self, fetcher: Fetcher, feed: FeedConfig, item: Item, allow_private: bool) -> Article:
+        article = Article(
+            url=canonical_url(item.link),
+            link=item.link,
+            guid=item.guid or "",
+            feed=feed.name,
+            title=item.title,
+            text=item.summary,
+            summary=item.summary,
+            author=item.author,
+            published=item.published,
+            text_source="feed",
+        )
+        if feed.full_text and item.link:
+            try:
+                extracted = await self._page(fetcher, feed, item.link, allow_private)
+            except FeedError as exc:
+                article.error = str(exc)
+                log.info("page not used", extra={"feed": feed.name, "url": item.link, "error": exc.reason})
+            else:
+                article.text = extracted.text
+                article.text_source = "page"
+                article.title = article.title or extracted.title or ""
+                article.author = article.author or extracted.author
+                article.published = article.published or extracted.date
+                article.lang = extracted.lang
+        if article.lang is None and article.text:
+            article.lang = extract_stage.language(article.text)
+        article.matches = rules_stage.match(self.rules, title=article.title, text=article.text, lang=article.lang)
+        return article
+
+    async def _page(self, fetcher: Fetcher, feed: FeedConfig, link: str, allow_private: bool) -> Extracted:
+        if not link.lower().startswith(("http://", "https://")):
+            raise FetchError(feed.name, "not an http(s) link", url=link)
+        response = await fetcher.get(
+            link, feed=feed.name, max_bytes=feed.max_page_size, deadline=feed.timeout,
+            accept=PAGE_ACCEPT, public_only=not allow_private,
+        )
+        if not extract_stage.is_page(response.content_type):
+            raise ExtractError(feed.name, f"not a web page ({response.content_type.split(';')[0]})", url=link)
+        try:
+            extracted: Extracted = await self.workers.run(
+                self.config.fetch.extract_timeout, _extract_task, response.body, response.url,
+                response.content_type, self.config.fetch.fast_extraction,
+            )
+        except TaskFailed as exc:
+            raise ExtractError(feed.name, str(exc), url=link) from None
+        except Exception as exc:  # trafilatura and lxml raise many kinds
+            raise ExtractError(feed.name, f"{type(exc).__name__}: {exc}", url=link) from None
+        if not extracted.text:
+            raise ExtractError(feed.name, "the page yielded no article text", url=link)
+        return extracted
+
+    # ---------------------------------------------------------------------------------- service
+
+    async def serve(self) -> None:
+        """Poll due feeds once a tick until told to stop."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        scheduler = schedule.Scheduler()
+        jobs: list[Callable[[], Awaitable]] = [self.poll_due]  # the first tick runs at once
+        scheduler.every(TICK_SECONDS).seconds.do(jobs.append, self.poll_due)
+        log.info("daemon started", extra={"feeds": len(self.config.feeds), "database": str(self.config.database)})
+        while not self.stopping.is_set():
+            while jobs and not self.stopping.is_set():
+                await jobs.pop(0)()
+            scheduler.run_pending()
+            if jobs:
+                continue
+            try:
+                await asyncio.wait_for(self.stopping.wait(), timeout=max(0.1, scheduler.idle_seconds or 1.0))
+            except TimeoutError:
+                pass
+        log.info("daemon stopped")
+
+    def sync(self) -> None:
+        """Bring the feeds table in line with the config (new feeds are due at once)."""
+        self.store.sync_feeds(self.config.feeds, self.clock())
+
+    async def run_once(self) -> CycleStats:
+        """Every configured feed polled once, due or not."""
+        self.sync()
+        return await self.cycle(self.config.feeds)
+
+    async def poll_due(self) -> CycleStats:
+        self.sync()
+        due = set(self.store.due(self.clock()))
+        return await self.cycle(feed for feed in self.config.feeds if feed.name in due)
+
+    def stop(self) -> None:
+        log.info("stopping: finishing the feeds in flight")
+        self.stopping.set()

@@ -1,0 +1,88 @@
+"""The errors of monitor: one base class and a small tree.
+
+    MonitorError                  anything monitor raises on purpose
+     ├── ConfigError              feeds.yaml is unusable: names file, line and key
+     ├── RuleError                a rule file is unusable: names file, line and column
+     ├── StoreError               the database is unusable (locked, corrupt, too new)
+     └── FeedError                one feed failed at one stage; the others go on
+          ├── FetchError          network, HTTP status, limits, refused address
+          ├── ParseError          not a feed at all
+          └── ExtractError        an article page yielded no text, hung or crashed
+
+Library errors (httpx, feedparser, sqlite3, yaml) are translated into these where they enter, so
+callers never catch a library's exception. A FeedError's message reads "stage: feed: what
+happened", which is what ends up in the `feeds.last_error` column.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base of every error monitor raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    def __init__(self, message: str, *, file: str = "", line: int | None = None, key: str = ""):
+        self.file, self.line, self.key, self.reason = file, line, key, message
+        where = file
+        if line is not None:
+            where = f"{where}:{line}"
+        if key:
+            where = f"{where}: {key}" if where else key
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class RuleError(MonitorError):
+    def __init__(self, message: str, *, file: str = "", line: int | None = None, column: int | None = None):
+        self.file, self.line, self.column, self.reason = file, line, column, message
+        where = file
+        if line is not None:
+            where = f"{where}:{line}"
+            if column is not None:
+                where = f"{where}:{column}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class StoreError(MonitorError):
+    pass
+
+
+class FeedError(MonitorError):
+    stage = "feed"
+
+    def __init__(self, feed: str, message: str, *, url: str = ""):
+        self.feed, self.url, self.reason = feed, url, message
+        super().__init__(f"{self.stage}: {feed}: {message}")
+
+    def __reduce__(self):
+        # Raised in worker processes too: pickle by constructor arguments plus attributes.
+        return (self.__class__, (self.feed, self.reason), dict(self.__dict__))
+
+
+class FetchError(FeedError):
+    stage = "fetch"
+
+    def __init__(
+        self,
+        feed: str,
+        message: str,
+        *,
+        url: str = "",
+        status: int | None = None,
+        retry_after: float | None = None,
+        permanent: bool = False,
+    ):
+        super().__init__(feed, message, url=url)
+        self.status = status
+        self.retry_after = retry_after
+        # Permanent failures (404, 410, refused address) are not retried hot: they back off to the
+        # longest delay straight away.
+        self.permanent = permanent
+
+
+class ParseError(FeedError):
+    stage = "parse"
+
+
+class ExtractError(FeedError):
+    stage = "extract"

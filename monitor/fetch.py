@@ -1,0 +1,278 @@
+"""fetch: HTTP GET with limits that hold, for feeds and for the article pages they link to.
+
+- one httpx.AsyncClient per trust level, bounded concurrency overall and per host;
+- conditional GET (ETag, Last-Modified); the caller decides when to send validators;
+- an overall deadline per request (httpx's timeouts are per read, so a server that drips one byte a
+  second would otherwise keep a request forever);
+- a body cap counted on *decoded* bytes: we ask for gzip/deflate ourselves, read the raw stream and
+  inflate it in bounded steps, so a gzip bomb stops at the cap instead of filling memory;
+- a redirect limit, Retry-After parsed into seconds;
+- links found inside a feed go through a client whose connections are checked at connect time: the
+  resolved address must be public, so DNS tricks and redirects cannot reach loopback or the LAN.
+
+Every failure becomes a FetchError naming the feed; no httpx exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import socket
+import time
+import zlib
+from collections import defaultdict
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from .config import FetchConfig
+from .errors import FetchError
+from .model import Response
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, application/json;q=0.7, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+_CHUNK = 64 * 1024
+
+
+def is_public_address(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def resolve(host: str, port: int = 0) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+class AddressRefused(httpcore.ConnectError):
+    """A link resolved only to loopback, private, link-local or otherwise non-public addresses."""
+
+
+class _PublicOnly(httpcore.AsyncNetworkBackend):
+    """Network backend that connects only to public addresses, checking the address it connects to."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend):
+        self._inner = inner
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            addresses = await resolve(host, port)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        public = [a for a in addresses if is_public_address(a)]
+        if not public:
+            raise AddressRefused(f"{host} resolves to a non-public address ({', '.join(addresses)}); refused")
+        error: Exception | None = None
+        for address in public:  # connect to the checked address itself, never to the name again
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error  # type: ignore[misc]
+
+    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise AddressRefused("unix sockets are not public addresses")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After is either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class _Inflater:
+    """Decodes a Content-Encoding in bounded steps: never more than `limit` bytes come out."""
+
+    def __init__(self, encoding: str, limit: int):
+        self.limit = limit
+        self.size = 0
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._z = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj()  # zlib-wrapped; raw deflate detected on the first chunk
+            self._raw_checked = False
+        else:
+            raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+        self.encoding = encoding
+
+    def _grow(self, piece: bytes) -> bytes:
+        self.size += len(piece)
+        if self.size > self.limit:
+            raise OverflowError
+        return piece
+
+    def feed(self, data: bytes) -> bytes:
+        if self._z is None:
+            return self._grow(data)
+        if self.encoding == "deflate" and not self._raw_checked:
+            self._raw_checked = True
+            if data and (data[0] & 0x0F) != 8:  # no zlib header: some servers send raw deflate
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+        out = []
+        while data:
+            piece = self._z.decompress(data, self.limit - self.size + 1)
+            out.append(self._grow(piece))
+            data = self._z.unconsumed_tail
+            if self._z.eof:
+                break
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        if self._z is None:
+            return b""
+        return self._grow(self._z.flush(self.limit - self.size + 1))
+
+
+class Fetcher:
+    """The network edge. Use as `async with Fetcher(settings) as fetcher:`."""
+
+    def __init__(self, settings: FetchConfig):
+        self.settings = settings
+        self._all = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
+        self._open = self._client(public_only=False)
+        self._public = self._client(public_only=True)
+        self.requests = 0
+
+    def _client(self, *, public_only: bool) -> httpx.AsyncClient:
+        limits = httpx.Limits(
+            max_connections=self.settings.concurrency,
+            max_keepalive_connections=self.settings.concurrency,
+            keepalive_expiry=30.0,
+        )
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
+        if public_only:
+            # httpx has no public hook for the network backend; the pool it builds accepts one.
+            pool = transport._pool
+            pool._network_backend = _PublicOnly(pool._network_backend)
+        return httpx.AsyncClient(
+            transport=transport,
+            headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            follow_redirects=True,
+            max_redirects=self.settings.max_redirects,
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._open.aclose()
+        await self._public.aclose()
+
+    async def host_is_private(self, url: str) -> bool:
+        """True when the URL's host resolves to any non-public address (or cannot be resolved)."""
+        host = urlsplit(url).hostname or ""
+        try:
+            return not all(is_public_address(a) for a in await resolve(host))
+        except OSError:
+            return True
+
+    async def get(
+        self,
+        url: str,
+        *,
+        feed: str,
+        max_bytes: int,
+        deadline: float,
+        accept: str = FEED_ACCEPT,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        public_only: bool = False,
+    ) -> Response:
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        host = (urlsplit(url).hostname or "").lower()
+        client = self._public if public_only else self._open
+        timeout = httpx.Timeout(deadline, connect=min(deadline, 15.0))
+        async with self._all, self._hosts[host]:
+            self.requests += 1
+            try:
+                async with asyncio.timeout(deadline):
+                    return await self._get(client, url, headers, timeout, feed, max_bytes)
+            except TimeoutError:
+                raise FetchError(feed, f"no complete answer within the {deadline:g} s deadline", url=url) from None
+            except httpx.TooManyRedirects:
+                raise FetchError(feed, f"more than {self.settings.max_redirects} redirects", url=url) from None
+            except httpx.TimeoutException:
+                raise FetchError(feed, f"timed out ({deadline:g} s)", url=url) from None
+            except httpx.HTTPError as exc:
+                cause = exc.__cause__
+                if isinstance(cause, AddressRefused):
+                    raise FetchError(feed, f"link refused: {cause}", url=url, permanent=True) from None
+                reason = str(exc) or type(exc).__name__
+                raise FetchError(feed, f"{type(exc).__name__}: {reason}", url=url) from None
+            except httpx.InvalidURL as exc:
+                raise FetchError(feed, f"invalid URL: {exc}", url=url, permanent=True) from None
+
+    async def _get(self, client, url, headers, timeout, feed, max_bytes) -> Response:
+        async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+            status = response.status_code
+            final = str(response.url)
+            got = {k.lower(): v for k, v in response.headers.items()}
+            if status == 304:
+                return Response(final, status, got)
+            if status >= 400 or status < 200:
+                raise _status_error(feed, final, status, got)
+            declared = got.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes and not got.get("content-encoding"):
+                raise FetchError(feed, f"body of {int(declared):,} bytes is over the {max_bytes:,}-byte cap", url=final)
+            try:
+                inflater = _Inflater(got.get("content-encoding", ""), max_bytes)
+            except ValueError as exc:
+                raise FetchError(feed, str(exc), url=final) from None
+            parts = []
+            try:
+                async for chunk in response.aiter_raw(_CHUNK):
+                    parts.append(inflater.feed(chunk))
+                parts.append(inflater.flush())
+            except OverflowError:
+                raise FetchError(feed, f"body is over the {max_bytes:,}-byte cap (decoded)", url=final) from None
+            except zlib.error as exc:
+                raise FetchError(feed, f"corrupt {inflater.encoding} body: {exc}", url=final) from None
+            return Response(final, status, got, b"".join(parts))
+
+
+def _status_error(feed: str, url: str, status: int, headers: dict[str, str]) -> FetchError:
+    reason = httpx.codes.get_reason_phrase(status) or "HTTP error"
+    retry = retry_after_seconds(headers.get("retry-after")) if status in (429, 503) else None
+    message = f"{status} {reason}"
+    if retry is not None:
+        message += f" (Retry-After {retry:.0f} s)"
+    return FetchError(feed, message, url=url, status=status, retry_after=retry, permanent=status in (404, 410))
+

@@ -1,0 +1,122 @@
+"""Plain data types that the stages pass to each other.
+
+No library object (a feedparser dict, an httpx response) travels past the stage that made it: each
+stage turns what its library gives it into one of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Response:
+    """What fetch returns: the final URL after redirects, status, lower-cased headers and the decoded body."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+@dataclass(slots=True)
+class Item:
+    """One entry of a feed, as parse found it."""
+
+    guid: str | None
+    link: str | None
+    title: str = ""
+    summary: str = ""  # plain text
+    published: str | None = None  # ISO 8601, UTC
+    author: str | None = None
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    format: str  # "rss20", "atom10", "json1.1", ...
+    title: str = ""
+    link: str = ""
+    items: list[Item] = field(default_factory=list)
+    # Why the feed was not clean (feedparser's bozo exception, a skipped item): kept on the feed's row.
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Extracted:
+    """What extract found in an article page."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    lang: str | None = None
+
+
+@dataclass(slots=True)
+class Match:
+    rule: str
+    field: str  # "title" or "text"
+    terms: list[str]
+    snippet: str
+
+
+@dataclass(slots=True)
+class Article:
+    """One new article, ready to store."""
+
+    url: str | None  # canonical URL: the identity of the article
+    link: str | None  # the URL as the feed gave it, which is what gets fetched
+    guid: str
+    feed: str
+    title: str
+    text: str
+    summary: str = ""
+    author: str | None = None
+    published: str | None = None
+    lang: str | None = None
+    # "page" when the text was extracted from the article page, "feed" when the feed's own
+    # summary or content had to stand in (full_text off, page refused, or nothing extracted).
+    text_source: str = "page"
+    error: str | None = None  # why the page could not be used
+    matches: list[Match] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FeedState:
+    """What the store remembers of a feed between polls."""
+
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    polls_since_full: int = 0
+    error_count: int = 0
+    next_poll: str | None = None
+
+
+@dataclass(slots=True)
+class PollResult:
+    """The outcome of one poll of one feed: what the store writes in one transaction."""
+
+    feed: str
+    status: int | None  # HTTP status, None when no answer came
+    error: str | None = None
+    articles: list[Article] = field(default_factory=list)
+    unchanged: bool = False  # 304, or the same body as last time
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    polls_since_full: int = 0
+    next_poll: str = ""
+    title: str | None = None
+    problems: str | None = None  # what parsing had to work round, kept on the feed's row
+    skipped_items: int = 0  # items already known

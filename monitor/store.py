@@ -1,0 +1,301 @@
+"""store: the SQLite archive (sqlite-utils on a file database, WAL).
+
+One transaction per feed batch holds that feed's new articles, their matches, and the feed's new
+validators (ETag, Last-Modified, body hash): a crash leaves nothing half-written, and an article
+that was committed is never fetched again as new, since "known" is read from the same rows.
+
+Schema changes go through MIGRATIONS, applied in order and counted in `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import sqlite_utils
+
+from .config import FeedConfig
+from .errors import StoreError
+from .model import Article, FeedState, PollResult
+from .text import folded_variants
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE feeds (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            title TEXT,
+            type TEXT NOT NULL DEFAULT 'feed',
+            tags TEXT NOT NULL DEFAULT '[]',
+            active INTEGER NOT NULL DEFAULT 1,
+            status INTEGER,                 -- last HTTP status; NULL when no answer came
+            last_error TEXT,                -- "stage: feed: what happened", NULL after a success
+            error_count INTEGER NOT NULL DEFAULT 0,   -- consecutive failures
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,                 -- sha256 of the last body parsed
+            polls_since_full INTEGER NOT NULL DEFAULT 0,
+            last_poll TEXT,
+            last_success TEXT,
+            next_poll TEXT,
+            article_count INTEGER NOT NULL DEFAULT 0,
+            problems TEXT                   -- what the last parse had to work round (not an error)
+        );
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT,                       -- canonical URL: tracking parameters and fragment gone
+            link TEXT,                      -- the URL as the feed gave it
+            guid TEXT NOT NULL,
+            feed TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            author TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',
+            published TEXT,
+            fetched TEXT NOT NULL,
+            lang TEXT,
+            story_id INTEGER REFERENCES stories(id),
+            text_source TEXT NOT NULL DEFAULT 'page',   -- 'page' or 'feed' (the feed's own text)
+            error TEXT,                     -- why the page could not be used, when text_source='feed'
+            search_folded TEXT NOT NULL DEFAULT ''      -- diacritic-free word forms, for full-text search
+        );
+        CREATE UNIQUE INDEX articles_url ON articles(url) WHERE url IS NOT NULL;
+        CREATE UNIQUE INDEX articles_feed_guid ON articles(feed, guid);
+        CREATE INDEX articles_published ON articles(published);
+        CREATE INDEX articles_fetched ON articles(fetched);
+        CREATE TABLE matches (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            rule TEXT NOT NULL,
+            field TEXT NOT NULL,
+            terms TEXT NOT NULL,            -- JSON list of the terms that matched
+            snippet TEXT NOT NULL,
+            matched TEXT NOT NULL,
+            PRIMARY KEY (article_id, rule)
+        );
+        CREATE INDEX matches_rule ON matches(rule);
+        CREATE TABLE places (
+            code TEXT PRIMARY KEY,          -- ISO 3166-2
+            name_en TEXT NOT NULL,
+            name_uk TEXT,
+            name_ru TEXT,
+            country TEXT NOT NULL
+        );
+        CREATE TABLE article_places (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            place TEXT NOT NULL REFERENCES places(code),
+            PRIMARY KEY (article_id, place)
+        );
+        CREATE INDEX article_places_place ON article_places(place);
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            first_seen TEXT NOT NULL,
+            article_count INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            created TEXT NOT NULL,
+            period_start TEXT,
+            period_end TEXT,
+            recipients TEXT,
+            status TEXT NOT NULL,
+            sent TEXT
+        );
+        """
+    )
+    db["articles"].enable_fts(
+        ["title", "text", "search_folded"], tokenize="unicode61 remove_diacritics 2", create_triggers=True
+    )
+
+
+MIGRATIONS = [_m1_initial]
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"store: {self.path}: cannot use WAL journal mode (got {mode})")
+            # NORMAL in WAL mode: a killed process loses nothing committed; a power cut may lose the
+            # last transactions but never corrupts, and what was lost is fetched again, not doubled.
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store: {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError:
+            pass
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------- migrations
+
+    def migrate(self) -> int:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"store: {self.path}: schema version {version} is newer than this monitor knows ({len(MIGRATIONS)})"
+            )
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.db.atomic():
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version = {number}")
+        return len(MIGRATIONS)
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the database file; PASSIVE never waits on readers (Datasette)."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    # ------------------------------------------------------------------------------------ feeds
+
+    def sync_feeds(self, feeds: Iterable[FeedConfig], now: datetime) -> None:
+        """Make the feeds table match the config: new feeds are due now, removed ones inactive."""
+        feeds = list(feeds)
+        with self.db.atomic():
+            existing = {row["name"]: row for row in self.db.query("SELECT name, url FROM feeds")}
+            for feed in feeds:
+                tags = json.dumps(list(feed.tags), ensure_ascii=False)
+                row = existing.get(feed.name)
+                if row is None:
+                    self.db.execute(
+                        "INSERT INTO feeds (name, url, type, tags, active, next_poll) VALUES (?, ?, ?, ?, 1, ?)",
+                        [feed.name, feed.url, feed.type, tags, iso(now)],
+                    )
+                elif row["url"] != feed.url:  # a new URL starts afresh: old validators mean nothing there
+                    self.db.execute(
+                        "UPDATE feeds SET url=?, type=?, tags=?, active=1, etag=NULL, last_modified=NULL, "
+                        "body_hash=NULL, error_count=0, next_poll=? WHERE name=?",
+                        [feed.url, feed.type, tags, iso(now), feed.name],
+                    )
+                else:
+                    self.db.execute("UPDATE feeds SET type=?, tags=?, active=1 WHERE name=?", [feed.type, tags, feed.name])
+            names = [f.name for f in feeds]
+            self.db.execute(
+                f"UPDATE feeds SET active=0 WHERE name NOT IN ({','.join('?' * len(names))})", names
+            )
+
+    def feed_state(self, name: str) -> FeedState:
+        row = self.db.execute(
+            "SELECT name, url, etag, last_modified, body_hash, polls_since_full, error_count, next_poll "
+            "FROM feeds WHERE name=?",
+            [name],
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"store: no feed named {name!r}")
+        return FeedState(*row)
+
+    def due(self, now: datetime) -> list[str]:
+        rows = self.db.execute(
+            "SELECT name FROM feeds WHERE active=1 AND (next_poll IS NULL OR next_poll <= ?) ORDER BY next_poll",
+            [iso(now)],
+        )
+        return [r[0] for r in rows]
+
+    def next_due(self) -> str | None:
+        row = self.db.execute("SELECT min(next_poll) FROM feeds WHERE active=1").fetchone()
+        return row[0]
+
+    def health(self) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT name, url, active, status, last_error, error_count, article_count, last_poll, "
+                "last_success, next_poll FROM feeds ORDER BY active DESC, name"
+            )
+        )
+
+    # --------------------------------------------------------------------------------- articles
+
+    def known(self, feed: str, guids: Iterable[str], urls: Iterable[str]) -> tuple[set[str], set[str]]:
+        """Which of these GUIDs (in this feed) and canonical URLs (in any feed) are already stored."""
+        found_guids: set[str] = set()
+        found_urls: set[str] = set()
+        for chunk in _chunks(list(guids)):
+            q = f"SELECT guid FROM articles WHERE feed=? AND guid IN ({','.join('?' * len(chunk))})"
+            found_guids.update(r[0] for r in self.db.execute(q, [feed, *chunk]))
+        for chunk in _chunks([u for u in urls if u]):
+            q = f"SELECT url FROM articles WHERE url IN ({','.join('?' * len(chunk))})"
+            found_urls.update(r[0] for r in self.db.execute(q, chunk))
+        return found_guids, found_urls
+
+    def save_poll(self, result: PollResult, now: datetime) -> list[int]:
+        """Write one feed's poll in one transaction. Returns the ids of the articles added."""
+        added: list[int] = []
+        stamp = iso(now)
+        try:
+            with self.db.atomic():
+                for article in result.articles:
+                    article_id = self._insert_article(article, stamp)
+                    if article_id is not None:
+                        added.append(article_id)
+                if result.error is None:
+                    self.db.execute(
+                        "UPDATE feeds SET status=?, last_error=NULL, error_count=0, etag=?, last_modified=?, "
+                        "body_hash=?, polls_since_full=?, last_poll=?, last_success=?, next_poll=?, "
+                        "title=coalesce(?, title), article_count=article_count+?, problems=? WHERE name=?",
+                        [
+                            result.status, result.etag, result.last_modified, result.body_hash,
+                            result.polls_since_full, stamp, stamp, result.next_poll, result.title,
+                            len(added), result.problems, result.feed,
+                        ],
+                    )
+                else:
+                    self.db.execute(
+                        "UPDATE feeds SET status=?, last_error=?, error_count=error_count+1, last_poll=?, "
+                        "next_poll=? WHERE name=?",
+                        [result.status, result.error, stamp, result.next_poll, result.feed],
+                    )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store: {result.feed}: {exc}") from None
+        return added
+
+    def _insert_article(self, article: Article, stamp: str) -> int | None:
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO articles (url, link, guid, feed, title, author, text, summary, published, "
+            "fetched, lang, text_source, error, search_folded) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                article.url, article.link, article.guid, article.feed, article.title, article.author,
+                article.text, article.summary, article.published, stamp, article.lang, article.text_source,
+                article.error, folded_variants(article.title, article.text),
+            ],
+        )
+        if cursor.rowcount == 0:  # another feed stored the same article first
+            return None
+        article_id = cursor.lastrowid
+        for match in article.matches:
+            self.db.execute(
+                "INSERT OR REPLACE INTO matches (article_id, rule, field, terms, snippet, matched) VALUES (?,?,?,?,?,?)",
+                [article_id, match.rule, match.field, json.dumps(match.terms, ensure_ascii=False), match.snippet, stamp],
+            )
+        return article_id
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,98 @@
+"""A process pool for the CPU-bound stages (extraction, parsing) that survives what pages do to it.
+
+- a task that runs past its deadline is killed with its worker, and recorded, not waited for;
+- a worker that dies (memory limit, crash in a C library) is replaced; the tasks that were in flight
+  on it for other pages are run once more, the page that killed it twice at most;
+- workers are recycled after `worker_tasks` tasks, since trafilatura's memory grows in long runs;
+- each worker has an address-space limit, so one monstrous page raises MemoryError in its worker
+  instead of taking the machine's memory.
+
+Only as many tasks are handed to the executor as there are workers, so a task's deadline counts its
+own run time, not time spent queued behind others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import resource
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable
+
+
+class TaskFailed(Exception):
+    """The task was killed (deadline) or its worker died; the message says which."""
+
+
+def _init_worker(memory_limit: int) -> None:
+    # One BLAS thread: the language detector's numpy must not reserve memory per core.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if memory_limit:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+        except (ValueError, OSError):
+            pass
+
+
+class Workers:
+    def __init__(self, workers: int, *, memory_limit: int = 0, tasks_per_worker: int = 200):
+        self.size = max(1, workers)
+        self._memory_limit = memory_limit
+        self._tasks_per_worker = tasks_per_worker
+        self._slots = asyncio.Semaphore(self.size)
+        self._executor: ProcessPoolExecutor | None = None
+        self._generation = 0
+        self.restarts = 0
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.size,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self._memory_limit,),
+                max_tasks_per_child=self._tasks_per_worker,
+            )
+        return self._executor
+
+    def _kill(self, generation: int) -> None:
+        """Kill the executor's processes, unless a newer executor already replaced it."""
+        if generation != self._generation or self._executor is None:
+            return
+        executor, self._executor = self._executor, None
+        self._generation += 1
+        self.restarts += 1
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            try:
+                process.kill()
+            except (OSError, ValueError, AttributeError):
+                pass
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    async def run(self, timeout: float, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run fn(*args) in a worker. Raises TaskFailed, or whatever fn raised."""
+        async with self._slots:
+            for attempt in (1, 2):
+                generation = self._generation
+                future = self._pool().submit(fn, *args)
+                try:
+                    return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+                except TimeoutError:
+                    self._kill(generation)
+                    raise TaskFailed(f"took longer than {timeout:g} s; its worker was killed") from None
+                except BrokenProcessPool:
+                    self._kill(generation)
+                    if attempt == 2:
+                        raise TaskFailed("its worker died (memory limit or a crash)") from None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._kill(self._generation)
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,144 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, tmp-file databases, the shared corpus."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import threading
+import time
+from collections import Counter
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MONITOR_SHARED", REPO.parent / "shared"))
+CORPUS = SHARED / "corpus"
+
+TYPES = {
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".rdf": "application/rdf+xml",
+    ".xml": "application/xml",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+}
+
+
+def corpus(*parts: str) -> Path:
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus file {path} is missing (set MONITOR_SHARED)")
+    return path
+
+
+def read_corpus(*parts: str) -> bytes:
+    data = corpus(*parts).read_bytes()
+    return gzip.decompress(data) if parts[-1].endswith(".gz") else data
+
+
+class Loopback:
+    """A threaded HTTP/1.1 server on 127.0.0.1 with static files (ETag, Last-Modified, 304) and routes.
+
+    `routes[path]` is a callable taking the request handler, for hostile behaviour. `hits` counts
+    requests per path, so tests can check what was (not) fetched.
+    """
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
+        self.hits: Counter[str] = Counter()
+        self.honour_validators = True
+        loopback = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                path = self.path.split("?", 1)[0]
+                loopback.hits[path] += 1
+                try:
+                    if path in loopback.routes:
+                        loopback.routes[path](self)
+                    elif path in loopback.files:
+                        loopback._static(self, *loopback.files[path])
+                    else:
+                        self.send_error(404)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # clients hanging up is expected here
+        self.base = f"http://{host}:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _static(self, h: BaseHTTPRequestHandler, body: bytes, ctype: str) -> None:
+        etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
+        if self.honour_validators and h.headers.get("If-None-Match") == etag:
+            h.send_response(304)
+            h.send_header("ETag", etag)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        h.send_response(200)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        if self.honour_validators:
+            h.send_header("ETag", etag)
+            h.send_header("Last-Modified", formatdate(1700000000, usegmt=True))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def add(self, path: str, body: bytes, ctype: str | None = None) -> str:
+        self.files[path] = (body, ctype or TYPES.get(Path(path).suffix, "application/octet-stream"))
+        return self.base + path
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def __enter__(self) -> "Loopback":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server():
+    with Loopback() as s:
+        yield s
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "archive.db"
+
+
+def write_config(tmp_path: Path, feeds: list[dict], *, extra: str = "", rules: Path | None = None) -> Path:
+    """A feeds.yaml in tmp_path with the given feed entries (dicts of feed keys)."""
+    import yaml
+
+    rules_dir = rules or (REPO / "rules")
+    doc = {"database": str(tmp_path / "archive.db"), "rules": str(rules_dir), "feeds": feeds}
+    path = tmp_path / "feeds.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False) + extra, encoding="utf-8")
+    return path
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
