@@ -130,6 +130,8 @@ def _parse_xml(body: bytes, url: str, content_type: str, feed: str) -> ParsedFee
             sanitize_html=False,
             resolve_relative_uris=False,
         )
+        # feedparser warns when an entry's dates are read through its legacy fallbacks
+        items = [_xml_item(entry, url) for entry in result.entries]
     problems = []
     if result.get("bozo"):
         exc = result.get("bozo_exception")
@@ -139,7 +141,6 @@ def _parse_xml(body: bytes, url: str, content_type: str, feed: str) -> ParsedFee
         raise ParseError(feed, f"not a feed: {looks}" + (f" ({problems[0]})" if problems else ""), url=url)
     channel = result.get("feed", {})
     base = channel.get("link") or url
-    items = [_xml_item(entry, url) for entry in result.entries]
     return ParsedFeed(
         format=result.get("version") or "unknown",
         title=html_to_text(channel.get("title", "")),
@@ -202,7 +203,9 @@ def _parse_json(body: bytes, url: str, feed: str) -> ParsedFeed:
 
 
 def _json_item(raw: dict, base: str, url: str) -> Item:
-    link = _str(raw.get("url")) or _str(raw.get("external_url"))
+    # A link-blog item's `url` is its own permalink and `external_url` the article it is about; Atom
+    # puts that article in rel=alternate. Preferring external_url makes both formats name one article.
+    link = _str(raw.get("external_url")) or _str(raw.get("url"))
     authors = raw.get("authors") if isinstance(raw.get("authors"), list) else [raw.get("author")]
     author = next((_str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")), None)
     summary = html_to_text(_str(raw.get("content_html"))) or _str(raw.get("content_text")) or _str(raw.get("summary"))

@@ -52,6 +52,7 @@ class Loopback:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
         self.hits: Counter[str] = Counter()
+        self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) in arrival order
         self.honour_validators = True
         loopback = self
 
@@ -61,6 +62,7 @@ class Loopback:
             def do_GET(self):  # noqa: N802
                 path = self.path.split("?", 1)[0]
                 loopback.hits[path] += 1
+                loopback.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
                 try:
                     if path in loopback.routes:
                         loopback.routes[path](self)

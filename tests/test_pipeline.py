@@ -1,0 +1,184 @@
+"""The whole pipeline against a real HTTP server on 127.0.0.1 serving the corpus's real feeds and pages."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import re
+from collections import Counter
+from email.utils import formatdate
+
+import pytest
+
+from conftest import CORPUS, Loopback, corpus, write_config
+from monitor import config as config_mod
+from monitor.daemon import Monitor
+from monitor.dedup import canonical_url
+from monitor.parse import parse
+from monitor.rules import load_rules
+from monitor.store import Store
+from monitor.workers import Workers
+
+
+def readable_feeds() -> list[dict]:
+    """Corpus feeds that feedparser (or, for JSON Feed, the spec) can read and that have items."""
+    index = json.loads(corpus("feeds", "real", "INDEX.json").read_text())["feeds"]
+    return [f for f in index if f.get("n_items") and re.match(r"(rss|atom|jsonfeed)", f.get("format", ""))]
+
+
+def run_cycles(config, count: int = 1):
+    with Store(config.database) as store, Workers(2) as workers:
+        monitor = Monitor(config, store, load_rules(config.rules), workers)
+        return [asyncio.run(monitor.run_once()) for _ in range(count)]
+
+
+@pytest.fixture(scope="module")
+def corpus_cycle(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("corpus")
+    entries = readable_feeds()
+    with Loopback() as s:
+        feeds = []
+        for entry in entries:
+            s.add("/" + entry["file"], (CORPUS / "feeds" / "real" / entry["file"]).read_bytes())
+            feeds.append({"url": s.url("/" + entry["file"]), "name": entry["file"], "full_text": False})
+        config = config_mod.load(write_config(tmp, feeds))
+        stats = run_cycles(config)[0]
+        with Store(config.database) as store:
+            rows = {r["name"]: r for r in store.db.query("SELECT * FROM feeds")}
+            articles = list(store.db.query("SELECT id, url, guid, feed, title, text FROM articles"))
+        yield {"entries": entries, "stats": stats, "rows": rows, "articles": articles, "base": s.base}
+
+
+def test_corpus_has_the_feeds_the_issue_names(corpus_cycle):
+    assert len(corpus_cycle["entries"]) >= 110
+
+
+def test_every_readable_feed_is_polled_without_error(corpus_cycle):
+    errors = {name: row["last_error"] for name, row in corpus_cycle["rows"].items() if row["last_error"]}
+    assert errors == {}
+    assert corpus_cycle["stats"].failed == 0
+
+
+def test_every_item_of_every_readable_feed_is_in_articles(corpus_cycle):
+    by_url = {a["url"] for a in corpus_cycle["articles"] if a["url"]}
+    by_guid = {(a["feed"], a["guid"]) for a in corpus_cycle["articles"]}
+    missing = []
+    for entry in corpus_cycle["entries"]:
+        body = (CORPUS / "feeds" / "real" / entry["file"]).read_bytes()
+        url = f"{corpus_cycle['base']}/{entry['file']}"
+        parsed = parse(body, url=url, content_type="")
+        # Our parse sees every item feedparser counted (the index was made with feedparser).
+        assert len(parsed.items) == entry["n_items"], entry["file"]
+        for item in parsed.items:
+            if (entry["file"], item.guid) not in by_guid and canonical_url(item.link) not in by_url:
+                missing.append((entry["file"], item.guid))
+    assert missing == []
+
+
+def test_no_article_is_stored_twice(corpus_cycle):
+    urls = Counter(a["url"] for a in corpus_cycle["articles"] if a["url"])
+    assert [u for u, n in urls.items() if n > 1] == []
+
+
+@pytest.mark.parametrize(
+    "files, formats, count",
+    [
+        # DaringFireball.rss in the corpus is itself an Atom snapshot from 2016 (feedparser says atom10
+        # too), so the 2017 Atom and JSON Feed files are the pair with the same content.
+        (("rsparser/DaringFireball.atom", "rsparser/DaringFireball.json"), {"atom10", "json1"}, 48),
+        (("miniflux/large_rss.xml", "miniflux/large_atom.xml"), {"rss20", "atom10"}, 25),
+        (("rsparser/allthis.atom", "rsparser/allthis.json"), {"rss20", "json1"}, 12),
+    ],
+)
+def test_rss_atom_and_json_feed_of_one_blog_give_the_same_items(files, formats, count):
+    parsed = [parse(corpus("feeds", "real", *f.split("/")).read_bytes(), url="https://blog.example/feed") for f in files]
+    assert {p.format for p in parsed} == formats
+    keys = [[(canonical_url(i.link), i.title, i.published) for i in p.items] for p in parsed]
+    assert len(keys[0]) == count
+    assert keys[0] == keys[1]
+
+
+def test_three_formats_of_one_blog_are_archived_once(corpus_cycle):
+    feeds = ("rsparser/DaringFireball.atom", "rsparser/DaringFireball.json")
+    df = [a for a in corpus_cycle["articles"] if a["feed"] in feeds]
+    # 48 items, but two link posts point at the same page (https://mnml.af/): one article.
+    links = {canonical_url(i.link) for i in parse(corpus("feeds", "real", "rsparser", "DaringFireball.json").read_bytes(), url="x").items}
+    assert len(links) == 47
+    assert {a["url"] for a in df} == links and len(df) == 47
+
+
+def _page_feed(base: str, ids: list[str]) -> bytes:
+    items = "".join(
+        f"<item><title>Article {i}</title><link>{base}/pages/{i}.html?utm_source=rss</link>"
+        f"<guid isPermaLink='false'>aeb-{i}</guid><description>Summary of {i}</description></item>"
+        for i in ids
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>AEB</title>{items}</channel></rss>'.encode()
+
+
+def token_f1(got: str, want: str) -> float:
+    a, b = Counter(got.split()), Counter(want.split())
+    common = sum((a & b).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(a.values()), common / sum(b.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def test_pages_extracted_once_and_unchanged_feeds_never_parsed_again(tmp_path):
+    truth = json.loads(corpus("articles", "scrapinghub-aeb", "ground-truth.json").read_text())
+    ids = sorted(truth)[:12]
+    with Loopback() as s:
+        for i in ids:
+            raw = gzip.decompress(corpus("articles", "scrapinghub-aeb", "html", f"{i}.html.gz").read_bytes())
+            s.add(f"/pages/{i}.html", raw, "text/html")  # no charset: the page's own meta or detection decides
+        s.add("/aeb.rss", _page_feed(s.base, ids[:10]))
+        config = config_mod.load(write_config(tmp_path, [{"url": s.url("/aeb.rss"), "name": "aeb"}]))
+        with Store(config.database) as store, Workers(2) as workers:
+            monitor = Monitor(config, store, load_rules(config.rules), workers)
+            first = asyncio.run(monitor.run_once())
+            assert first.failed == 0 and first.articles == 10 and first.parsed == 1
+            pages = {p: n for p, n in s.hits.items() if p.startswith("/pages/")}
+            assert len(pages) == 10 and set(pages.values()) == {1}
+            rows = list(store.db.query("SELECT guid, text, text_source, lang FROM articles"))
+            assert {r["text_source"] for r in rows} == {"page"}
+            scores = [token_f1(r["text"], truth[r["guid"][4:]]["articleBody"]) for r in rows]
+            assert sum(scores) / len(scores) > 0.85, scores
+
+            # Second cycle, server honouring validators: 304, nothing parsed, no page fetched.
+            second = asyncio.run(monitor.run_once())
+            assert (second.unchanged, second.parsed, second.articles) == (1, 0, 0)
+            assert s.requests[-1][1].get("if-none-match")
+
+            # Third cycle, server ignoring validators: same bytes, still nothing parsed.
+            s.honour_validators = False
+            third = asyncio.run(monitor.run_once())
+            assert (third.unchanged, third.parsed, third.articles) == (1, 0, 0)
+
+            # A changed feed with two new items: only those two pages are fetched.
+            s.add("/aeb.rss", _page_feed(s.base, ids))
+            fourth = asyncio.run(monitor.run_once())
+            assert (fourth.parsed, fourth.articles) == (1, 2)
+            assert {p: n for p, n in s.hits.items() if p.startswith("/pages/")} == {f"/pages/{i}.html": 1 for i in ids}
+            assert store.count("articles") == 12
+
+
+def test_unconditional_fetch_every_n_polls(tmp_path):
+    with Loopback() as s:
+        s.add("/f.rss", _page_feed(s.base, ["a"]))
+        config = config_mod.load(write_config(
+            tmp_path, [{"url": s.url("/f.rss"), "name": "f", "full_text": False, "revalidate_every": 3}]))
+        run_cycles(config, 6)
+        sent = [bool(h.get("if-none-match")) for p, h in s.requests if p == "/f.rss"]
+        # First poll has nothing to send; then every third poll goes without validators.
+        assert sent == [False, True, False, True, True, False]
+
+
+def test_retry_after_date_and_last_modified(tmp_path):
+    with Loopback() as s:
+        s.add("/f.rss", _page_feed(s.base, ["a"]))
+        config = config_mod.load(write_config(tmp_path, [{"url": s.url("/f.rss"), "name": "f", "full_text": False}]))
+        run_cycles(config, 2)
+        second = [h for p, h in s.requests if p == "/f.rss"][1]
+        assert second.get("if-modified-since") == formatdate(1700000000, usegmt=True)
