@@ -146,7 +146,8 @@ def feeds(ctx: click.Context) -> None:
             row["name"], status, str(row["error_count"]), str(row["article_count"]),
             row["last_success"] or "never", row["next_poll"] or "now", row["last_error"] or "", style=style,
         )
-    Console().print(table)
+    # Piped output is read by grep and scripts: don't wrap it to an imaginary 80 columns.
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
 @cli.command()

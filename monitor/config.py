@@ -170,7 +170,7 @@ def _compose(text: str, file: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = exc.context_mark or exc.problem_mark  # the context is where the broken construct began
         line = mark.line + 1 if mark else None
         raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from None
     except yaml.YAMLError as exc:

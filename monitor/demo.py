@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .config import Config, FeedConfig, default_fetch
@@ -112,8 +113,9 @@ def run_demo(database: Path, console: Console) -> None:
                 "(nothing is fetched twice)"
             )
             _show(store, console)
+    install = escape("pip install -e '.[datasette]'")
     console.print(
-        f"\nBrowse it: [bold]pip install -e '.[datasette]' && datasette {database}[/]\n"
+        f"\nBrowse it: [bold]{install} && datasette {database}[/]\n"
         f"Or query it: sqlite3 {database} \"SELECT title FROM articles_fts WHERE articles_fts MATCH 'ceasefire'\""
     )
 

@@ -48,7 +48,7 @@ def extract(body: bytes, *, url: str, content_type: str = "", fast: bool = True)
 
 def language(text: str, html: str = "") -> str | None:
     """ISO 639-1 code of the text: detected when there is enough text, else the page's lang attribute."""
-    if len(text) >= 200:
+    if len(text) >= 40:
         import py3langid  # imported late: it loads a model, which only workers need
 
         code, _score = py3langid.classify(text[:5000])

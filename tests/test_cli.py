@@ -1,0 +1,102 @@
+"""The `monitor` command as a user runs it: exit statuses, messages, the health table, the demo."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from conftest import REPO, Loopback, write_config
+from monitor.cli import cli
+
+GOOD = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Good</title>
+<item><title>Ceasefire holds in the south</title><link>http://good.example/1</link><guid>1</guid>
+<description>Both sides reported a quiet night.</description></item></channel></rss>"""
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_check_ok(tmp_path):
+    config = write_config(tmp_path, [{"url": "https://example.org/feed.xml"}])
+    result = invoke("--config", str(config), "check")
+    assert result.exit_code == 0 and "ok (1 feeds, 2 rules" in result.output
+
+
+def test_check_bad_config_exits_2_naming_file_line_key(tmp_path):
+    config = tmp_path / "feeds.yaml"
+    config.write_text("feeds:\n  - url: https://example.org/feed.xml\n    colour: red\n")
+    result = invoke("--config", str(config), "check")
+    assert result.exit_code == 2
+    assert f"{config}:3: feeds[0].colour: unknown key" in result.output
+
+
+def test_check_bad_rule_exits_2(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.yaml").write_text("name: broken\nkeywords: [a, b\n")
+    config = write_config(tmp_path, [{"url": "https://example.org/feed.xml"}], rules=rules)
+    result = invoke("--config", str(config), "check")
+    assert result.exit_code == 2 and "broken.yaml:" in result.output and "not valid YAML" in result.output
+
+
+def test_config_from_environment(tmp_path, monkeypatch):
+    config = write_config(tmp_path, [{"url": "https://example.org/feed.xml"}])
+    monkeypatch.setenv("MONITOR_CONFIG", str(config))
+    assert invoke("check").exit_code == 0
+
+
+def test_run_once_exits_0_with_failing_feeds_and_feeds_shows_health(tmp_path):
+    with Loopback() as s:
+        s.add("/good.rss", GOOD)
+        config = write_config(tmp_path, [
+            {"url": s.url("/good.rss"), "name": "good", "full_text": False},
+            {"url": s.url("/missing.rss"), "name": "missing"},
+        ])
+        run = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "run", "--once"],
+                             capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "2 feeds polled (0 unchanged, 1 failed), 1 new articles" in run.stderr
+    assert "fetch: missing: 404 Not Found" in run.stderr  # logged as one event with its context
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        (rule,) = conn.execute("SELECT rule FROM matches").fetchone()
+    assert rule == "ceasefire"
+    result = CliRunner().invoke(cli, ["--config", str(config), "feeds"], terminal_width=200)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert any("good" in l and "200" in l for l in lines)
+    assert any("missing" in l and "404" in l and "404 Not Found" in l for l in lines)
+
+
+def test_run_once_with_unusable_database_exits_non_zero(tmp_path):
+    (tmp_path / "archive.db").write_bytes(b"this is not a database" * 100)
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/feed.xml", "name": "x"}])
+    run = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "run", "--once"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "store:" in run.stderr and "not a database" in run.stderr
+
+
+def test_run_once_with_bad_config_exits_2(tmp_path):
+    config = tmp_path / "feeds.yaml"
+    config.write_text("feeds:\n  - url: notaurl\n")
+    run = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "run", "--once"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "feeds.yaml:2: feeds[0].url" in run.stderr
+
+
+def test_demo_runs_offline(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "monitor", "demo", "--database", str(tmp_path / "demo.db")],
+                         capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    assert "Cycle 1: 3 feeds, 9 new articles, 0 failed" in run.stdout
+    assert "Cycle 2: 3 of 3 feeds unchanged, 0 new articles" in run.stdout
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        rules = dict(conn.execute("SELECT rule, count(*) FROM matches GROUP BY rule").fetchall())
+        sources = dict(conn.execute("SELECT text_source, count(*) FROM articles GROUP BY text_source").fetchall())
+        cyrillic = conn.execute("SELECT count(*) FROM articles WHERE url LIKE '%cp1251%' AND text LIKE '%перемири%'").fetchone()[0]
+    assert rules == {"ceasefire": 3, "offensive": 2}
+    assert sources == {"page": 8, "feed": 1}  # the one page that 404s keeps its feed summary
+    assert cyrillic == 1  # the windows-1251 page came out as Cyrillic
