@@ -268,7 +268,7 @@ class Store:
                         "next_poll=? WHERE name=?",
                         [result.status, result.error, stamp, result.next_poll, result.feed],
                     )
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             raise StoreError(f"store: {result.feed}: {exc}") from None
         return added
 

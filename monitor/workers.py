@@ -1,8 +1,8 @@
 """A process pool for the CPU-bound stages (extraction, parsing) that survives what pages do to it.
 
 - a task that runs past its deadline is killed with its worker, and recorded, not waited for;
-- a worker that dies (memory limit, crash in a C library) is replaced; the tasks that were in flight
-  on it for other pages are run once more, the page that killed it twice at most;
+- a worker that dies (memory limit, crash in a C library) is replaced; each task that was in flight
+  when it died runs once more, alone in a process of its own, so only the culprit fails;
 - workers are recycled after `worker_tasks` tasks, since trafilatura's memory grows in long runs;
 - each worker has an address-space limit, so one monstrous page raises MemoryError in its worker
   instead of taking the machine's memory.
@@ -46,24 +46,22 @@ class Workers:
         self._generation = 0
         self.restarts = 0
 
+    def _executor_of(self, size: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=size,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._memory_limit,),
+            max_tasks_per_child=self._tasks_per_worker,
+        )
+
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.size,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(self._memory_limit,),
-                max_tasks_per_child=self._tasks_per_worker,
-            )
+            self._executor = self._executor_of(self.size)
         return self._executor
 
-    def _kill(self, generation: int) -> None:
-        """Kill the executor's processes, unless a newer executor already replaced it."""
-        if generation != self._generation or self._executor is None:
-            return
-        executor, self._executor = self._executor, None
-        self._generation += 1
-        self.restarts += 1
+    @staticmethod
+    def _terminate(executor: ProcessPoolExecutor) -> None:
         for process in list((getattr(executor, "_processes", None) or {}).values()):
             try:
                 process.kill()
@@ -71,21 +69,41 @@ class Workers:
                 pass
         executor.shutdown(wait=False, cancel_futures=True)
 
+    def _kill(self, generation: int) -> None:
+        """Kill the shared executor's processes, unless a newer executor already replaced it."""
+        if generation != self._generation or self._executor is None:
+            return
+        executor, self._executor = self._executor, None
+        self._generation += 1
+        self.restarts += 1
+        self._terminate(executor)
+
+    async def _wait(self, future, timeout: float) -> Any:
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+
     async def run(self, timeout: float, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn(*args) in a worker. Raises TaskFailed, or whatever fn raised."""
         async with self._slots:
-            for attempt in (1, 2):
-                generation = self._generation
-                future = self._pool().submit(fn, *args)
-                try:
-                    return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-                except TimeoutError:
-                    self._kill(generation)
-                    raise TaskFailed(f"took longer than {timeout:g} s; its worker was killed") from None
-                except BrokenProcessPool:
-                    self._kill(generation)
-                    if attempt == 2:
-                        raise TaskFailed("its worker died (memory limit or a crash)") from None
+            generation = self._generation
+            try:
+                return await self._wait(self._pool().submit(fn, *args), timeout)
+            except TimeoutError:
+                self._kill(generation)
+                raise TaskFailed(f"took longer than {timeout:g} s; its worker was killed") from None
+            except BrokenProcessPool:
+                self._kill(generation)
+            # A worker died with tasks of several pages in flight, and nothing says whose fault it
+            # was. Each of them runs again alone in a process of its own: the innocent succeed, the
+            # culprit dies again without taking anyone with it.
+            alone = self._executor_of(1)
+            try:
+                return await self._wait(alone.submit(fn, *args), timeout)
+            except TimeoutError:
+                raise TaskFailed(f"took longer than {timeout:g} s; its worker was killed") from None
+            except BrokenProcessPool:
+                raise TaskFailed("its worker died (memory limit or a crash)") from None
+            finally:
+                self._terminate(alone)
 
     def close(self) -> None:
         if self._executor is not None:

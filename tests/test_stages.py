@@ -1,0 +1,199 @@
+"""Pure stages as tables: text helpers, canonical URLs, keyword rules, parse details."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, read_corpus
+from monitor.dedup import canonical_url
+from monitor.errors import ParseError, RuleError
+from monitor.extract import extract, is_page
+from monitor.parse import neutralise_doctype, parse
+from monitor.rules import load_rules, match, parse_rule
+from monitor.text import decode_html, fold, folded_variants, html_to_text
+
+
+@pytest.mark.parametrize(
+    "text, folded",
+    [("Київ", "киів"), ("ЁЛКА", "елка"), ("Café", "cafe"), ("Ґанок", "ганок"), ("перемир’я", "перемир'я"),
+     ("перемирʼя", "перемир'я"), ("cease‑fire", "cease-fire"), ("Харків", "харків"), ("Zürich", "zurich")],
+)
+def test_fold(text, folded):
+    assert fold(text) == folded
+
+
+def test_folded_variants_keeps_only_words_that_change():
+    assert folded_variants("Київ і Харків", "Ёлка ёлка, Kyiv") == "киів елка"
+
+
+@pytest.mark.parametrize(
+    "markup, text",
+    [("<p>One</p><p>Two &amp; three</p>", "One\nTwo & three"), ("a<br>b", "a\nb"),
+     ("<script>x()</script>Kept", "Kept"), ("plain  text", "plain text"), ("&lt;p&gt;escaped", "<p>escaped")],
+)
+def test_html_to_text(markup, text):
+    assert html_to_text(markup) == text
+
+
+CP1251_PAGE = "<html><head><meta charset='windows-1251'></head><body><p>Перемирие в Херсоне</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    "body, ctype, charset",
+    [
+        (CP1251_PAGE.encode("cp1251"), "text/html", "cp1251"),  # <meta>
+        (CP1251_PAGE.replace("windows-1251", "utf-8").encode("cp1251"), "text/html", "cp1251"),  # meta lies
+        (CP1251_PAGE.encode("cp1251"), "text/html; charset=windows-1251", "cp1251"),  # header
+        ("<p>Перемирие в Херсоне</p>".encode("cp1251") * 20, "text/html", "cp1251"),  # nothing: detection
+        ("<p>Перемирие в Херсоне</p>".encode(), "text/html", "utf-8"),
+        (b"\xef\xbb\xbf" + "<p>Перемирие в Херсоне</p>".encode(), "text/html; charset=latin-1", "utf-8"),  # BOM wins
+    ],
+)
+def test_decode_html(body, ctype, charset):
+    text, used = decode_html(body, ctype)
+    assert "Перемирие в Херсоне" in text and used == charset
+
+
+def test_windows_1251_page_extracts_as_cyrillic():
+    paragraphs = "".join(f"<p>Абзац {i}: обстрел Херсона продолжался всю ночь, сообщили местные власти, "
+                         "повреждены жилые дома и линии электропередачи.</p>" for i in range(8))
+    page = f"<html><head><meta http-equiv='Content-Type' content='text/html; charset=windows-1251'><title>Херсон</title></head><body><article>{paragraphs}</article></body></html>"
+    result = extract(page.encode("cp1251"), url="http://x.example/a")
+    assert "обстрел Херсона" in result.text and result.lang == "ru"
+
+
+@pytest.mark.parametrize("ctype, ok", [("text/html; charset=utf-8", True), ("application/xhtml+xml", True), ("", True),
+                                       ("application/pdf", False), ("image/jpeg", False)])
+def test_is_page(ctype, ok):
+    assert is_page(ctype) is ok
+
+
+@pytest.mark.parametrize(
+    "url, canonical",
+    [
+        ("https://www.bbc.co.uk/news/world-europe-60506682?at_medium=RSS&at_campaign=KARANGA", "https://www.bbc.co.uk/news/world-europe-60506682"),
+        ("http://www.bbc.co.uk/news/world-europe-60506682", "https://www.bbc.co.uk/news/world-europe-60506682"),
+        ("HTTPS://Example.COM:443/a?utm_source=x&utm_medium=y&id=5#comments", "https://example.com/a?id=5"),
+        ("https://example.com/a?fbclid=1&gclid=2&yclid=3&mc_cid=4&mc_eid=5", "https://example.com/a"),
+        ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),
+        ("https://example.com:8443/a", "https://example.com:8443/a"),
+        ("tag:example.com,2020:1", None),
+        ("javascript:alert(1)", None),
+        ("", None),
+    ],
+)
+def test_canonical_url(url, canonical):
+    assert canonical_url(url) == canonical
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_rules(REPO / "rules")
+
+
+@pytest.mark.parametrize(
+    "title, rules",
+    [
+        ("Russia launches new offensive near Pokrovsk", {"offensive"}),
+        ("Ukraine's counter-offensive in Zaporizhzhia", {"offensive"}),
+        ("Ukraine’s counteroffensive stalls", {"offensive"}),
+        ("Minister's offensive remarks spark row", set()),
+        ("Offensive coordinator fired after loss", set()),
+        ("Platform removes offensive content", set()),
+        ("Ceasefire talks resume in Geneva", {"ceasefire"}),
+        ("Cease-fire collapses; truce talks halted", {"ceasefire"}),
+        ("Переговори про перемир’я тривають", {"ceasefire"}),
+        ("Сторони домовилися про припинення вогню", {"ceasefire"}),
+        ("Россия отвергла перемирие", {"ceasefire"}),
+        ("Контрнаступ ЗСУ на півдні", {"offensive"}),
+        ("Наступного тижня відбудеться саміт", set()),
+        ("Наступление на Покровск продолжается", {"offensive"}),
+    ],
+)
+def test_shipped_rules(shipped, title, rules):
+    assert {m.rule for m in match(shipped, title=title, text="")} == rules
+
+
+def test_match_records_terms_field_and_snippet(shipped):
+    text = "Officials said " + "nothing new. " * 20 + "A ceasefire was agreed, then a truce announced."
+    (m,) = match(shipped, title="Daily briefing", text=text)
+    assert m.rule == "ceasefire" and m.field == "text"
+    assert m.terms == ["ceasefire*", "truce*"]
+    assert m.snippet.startswith("…") and "A ceasefire was agreed" in m.snippet
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [("name: x\nkeywords: [a, b\n", "not valid YAML"), ("- a\n- b\n", "mapping"), ("name: x\nkeywords: []\n", "keywords"),
+     ("name: x\nkeywords: [a]\ncolour: red\n", "unknown key"), ("name: x\nkeywords: [a]\nfields: [body]\n", "fields")],
+)
+def test_bad_rule_files(text, words):
+    with pytest.raises(RuleError, match=words) as info:
+        parse_rule(text, "rules/x.yaml")
+    assert str(info.value).startswith("rules/x.yaml:")
+
+
+def test_duplicate_rule_names(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: same\nkeywords: [a]\n")
+    (tmp_path / "b.yaml").write_text("name: same\nkeywords: [b]\n")
+    with pytest.raises(RuleError, match="also defined"):
+        load_rules(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss/>',
+         b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss/>'),
+        (b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', b"<!DOCTYPE x ><x>&a;</x>"),
+        (b'<!DOCTYPE x [<!ENTITY a "]>"><!-- ] -->]><x/>', b"<!DOCTYPE x ><x/>"),
+        (b'<!DOCTYPE x SYSTEM "a[b" [<!ENTITY c SYSTEM "file:///etc/passwd">]><x/>', b'<!DOCTYPE x SYSTEM "a[b" ><x/>'),
+        (b"<x><![CDATA[<!DOCTYPE y [<!ENTITY z 'q'>]>]]></x>", b"<x><![CDATA[<!DOCTYPE y [<!ENTITY z 'q'>]>]]></x>"),
+        (b'<!DOCTYPE x [<!ENTITY a "never closed" <x/>', b"<x/>"),
+    ],
+)
+def test_neutralise_doctype(before, after):
+    assert neutralise_doctype(before) == after
+
+
+def test_entity_bomb_parse_stays_small():
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY big "' + b"A" * 500_000 + b'">]>'
+            b'<rss version="2.0"><channel><title>t</title><item><title>x</title><link>http://e.example/1</link>'
+            b"<description>" + b"&big;" * 2000 + b"</description></item></channel></rss>")
+    tracemalloc.start()
+    try:
+        parsed = parse(bomb, url="http://e.example/feed")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(parsed.items) == 1 and peak < 50 * 2**20
+
+
+def test_relative_links_resolve_against_the_feed():
+    body = read_corpus("feeds", "real", "feedjira", "SamRuby.xml")
+    parsed = parse(body, url="http://intertwingly.net/blog/index.atom")
+    assert parsed.items and all(i.link.startswith("http://intertwingly.net/") for i in parsed.items)
+
+
+def test_blank_lines_before_the_declaration_and_windows_1251_declared():
+    feedjira = parse(read_corpus("feeds", "real", "feedjira", "PaulDixExplainsNothing.xml"), url="http://p.example/")
+    assert len(feedjira.items) == 5
+    pravda = parse(read_corpus("feeds", "real", "ukrainian-news-2020", "pravda_rss.xml"), url="https://www.pravda.com.ua/rus/rss/")
+    assert pravda.title == "Украинская правда" and len(pravda.items) == 20
+
+
+def test_json_feed_fields():
+    parsed = parse(read_corpus("feeds", "real", "rsparser", "authors.json"), url="https://j.example/feed.json")
+    assert parsed.format == "json1.1" and len(parsed.items) == 4
+    assert all(i.guid for i in parsed.items) and any(i.author for i in parsed.items)
+
+
+@pytest.mark.parametrize("body, words", [(b"", "empty body"), (b"   \n", "empty body"), (b"{not json", "invalid JSON"),
+                                         (b'{"version": "x"}', "items"), (b"<html><body>shop</body></html>", "HTML page"),
+                                         (b"just some text", "not a feed")])
+def test_not_feeds(body, words):
+    with pytest.raises(ParseError, match=words):
+        parse(body, url="http://x.example/f", feed="x")

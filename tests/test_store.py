@@ -1,0 +1,90 @@
+"""The SQLite archive on real files: migrations, the per-feed transaction, full-text search."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from monitor.config import FeedConfig
+from monitor.errors import StoreError
+from monitor.model import Article, Match, PollResult
+from monitor.store import MIGRATIONS, Store
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def article(n: int, feed: str = "f", **kw) -> Article:
+    base = dict(url=f"https://n.example/{n}", link=f"https://n.example/{n}?utm_source=x", guid=f"g{n}", feed=feed,
+                title=f"Title {n}", text=f"Text {n}")
+    return Article(**(base | kw))
+
+
+@pytest.fixture
+def store(db_path):
+    with Store(db_path) as s:
+        s.sync_feeds([FeedConfig(url="https://n.example/feed", name="f"), FeedConfig(url="https://m.example/feed", name="g")], NOW)
+        yield s
+
+
+def test_migrations_are_recorded_and_a_newer_schema_is_refused(db_path):
+    with Store(db_path) as s:
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert {"feeds", "articles", "matches", "places", "article_places", "stories", "digests", "articles_fts"} <= set(s.db.table_names())
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreError, match="newer"):
+        Store(db_path)
+
+
+def test_poll_is_one_transaction(store):
+    bad = article(2)
+    bad.matches = [Match("r", "text", ["x"], "s"), Match("r", "text", ["y"], "t")]  # same rule twice: replaced, fine
+    store.save_poll(PollResult(feed="f", status=200, articles=[article(1), bad], etag='"e1"', next_poll="2026-11-25T12:15:00Z"), NOW)
+    assert store.count("articles") == 2
+    # A batch whose second article breaks a constraint leaves neither article nor the new validators.
+    broken = article(4, published=object())  # cannot be bound: the insert fails half-way through the batch
+    with pytest.raises(StoreError):
+        store.save_poll(PollResult(feed="f", status=200, articles=[article(3), broken], etag='"e2"', next_poll="x"), NOW)
+    assert store.count("articles") == 2
+    assert store.feed_state("f").etag == '"e1"'
+
+
+def test_same_article_from_two_feeds_is_stored_once(store):
+    first = store.save_poll(PollResult(feed="f", status=200, articles=[article(1)], next_poll="x"), NOW)
+    second = store.save_poll(PollResult(feed="g", status=200, articles=[article(1, feed="g")], next_poll="x"), NOW)
+    assert len(first) == 1 and second == [] and store.count("articles") == 1
+    guids, urls = store.known("g", ["g1"], ["https://n.example/1"])
+    assert guids == set() and urls == {"https://n.example/1"}
+
+
+def test_failures_count_and_success_resets(store):
+    for _ in range(3):
+        store.save_poll(PollResult(feed="f", status=503, error="fetch: f: 503", next_poll="later"), NOW)
+    assert store.feed_state("f").error_count == 3
+    store.save_poll(PollResult(feed="f", status=200, next_poll="soon"), NOW)
+    row = next(r for r in store.health() if r["name"] == "f")
+    assert row["error_count"] == 0 and row["last_error"] is None and row["status"] == 200
+
+
+def test_removed_feeds_become_inactive_and_a_new_url_drops_validators(store):
+    store.save_poll(PollResult(feed="f", status=200, etag='"e"', body_hash="h", next_poll="x"), NOW)
+    store.sync_feeds([FeedConfig(url="https://n.example/other-feed", name="f")], NOW)
+    state = store.feed_state("f")
+    assert state.url == "https://n.example/other-feed" and state.etag is None and state.body_hash is None
+    assert {r["name"]: r["active"] for r in store.health()} == {"f": 1, "g": 0}
+    assert store.due(NOW) == ["f"]
+
+
+@pytest.mark.parametrize(
+    "query, found",
+    [("харків", True), ("ХАРКІВ", True), ("Київ", True), ("киів", True), ("елка", True), ("ёлка", True),
+     ("перемир'я", True), ("перемир*", True), ("мир", False), ("cafe", True), ("odesa", False)],
+)
+def test_full_text_search_folds_cyrillic(store, query, found):
+    store.save_poll(PollResult(feed="f", status=200, next_poll="x", articles=[
+        article(1, title="Удар по Харкову", text="Харків і Київ: ёлка на площі, перемир'я, café")]), NOW)
+    rows = list(store.db.query("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [f'"{query}"' if "*" not in query else query]))
+    assert bool(rows) is found
