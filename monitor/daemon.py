@@ -8,6 +8,7 @@ On SIGTERM or SIGINT no new feed is started; the feeds in flight finish and are 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import signal
@@ -50,7 +51,10 @@ class CycleStats:
     errors: list[str] = field(default_factory=list)
 
 
-# The functions that run in worker processes: module-level, so they pickle by name.
+# The functions that run in worker processes: module-level, so they pickle by name. A task is sent
+# as a functools.partial of the stage's own function, so a worker imports only that stage's module
+# (monitor.parse is light; this module would bring trafilatura and the store with it), and workers,
+# which are replaced every `worker_tasks` tasks, start in a tenth of the time.
 def _parse_task(body: bytes, url: str, content_type: str, feed: str) -> ParsedFeed:
     return parse_stage.parse(body, url=url, content_type=content_type, feed=feed)
 
@@ -165,7 +169,9 @@ class Monitor:
             return result
         try:
             parsed: ParsedFeed = await self.workers.run(
-                self.config.fetch.extract_timeout, _parse_task, response.body, response.url, response.content_type, feed.name
+                self.config.fetch.extract_timeout,
+                functools.partial(parse_stage.parse, url=response.url, content_type=response.content_type, feed=feed.name),
+                response.body,
             )
         except TaskFailed as exc:
             raise ParseError(feed.name, str(exc), url=feed.url) from None
@@ -233,7 +239,7 @@ class Monitor:
                 article.lang = extracted.lang
         if article.lang is None and article.text:
             article.lang = extract_stage.language(article.text)
-        article.matches = rules_stage.match(self.rules, title=article.title, text=article.text, lang=article.lang)
+        article.matches = rules_stage.match(self.rules, title=article.title, text=article.text, lang=article.lang, feed=feed.name)
         return article
 
     async def _page(self, fetcher: Fetcher, feed: FeedConfig, link: str, allow_private: bool) -> Extracted:
@@ -247,8 +253,10 @@ class Monitor:
             raise ExtractError(feed.name, f"not a web page ({response.content_type.split(';')[0]})", url=link)
         try:
             extracted: Extracted = await self.workers.run(
-                self.config.fetch.extract_timeout, _extract_task, response.body, response.url,
-                response.content_type, self.config.fetch.fast_extraction,
+                self.config.fetch.extract_timeout,
+                functools.partial(extract_stage.extract, url=response.url, content_type=response.content_type,
+                                  fast=self.config.fetch.fast_extraction),
+                response.body,
             )
         except TaskFailed as exc:
             raise ExtractError(feed.name, str(exc), url=link) from None

@@ -1,6 +1,6 @@
 """fetch: HTTP GET with limits that hold, for feeds and for the article pages they link to.
 
-- one httpx.AsyncClient per trust level, bounded concurrency overall and per host;
+- one httpx.AsyncClient per host and trust level, bounded concurrency overall and per host;
 - conditional GET (ETag, Last-Modified); the caller decides when to send validators;
 - an overall deadline per request (httpx's timeouts are per read, so a server that drips one byte a
   second would otherwise keep a request forever);
@@ -21,7 +21,8 @@ import ipaddress
 import socket
 import time
 import zlib
-from collections import defaultdict
+import ssl
+from collections import OrderedDict, defaultdict
 from urllib.parse import urlsplit
 
 import httpcore
@@ -37,6 +38,17 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 _CHUNK = 64 * 1024
+
+
+_SSL_CONTEXT: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """The TLS settings httpx builds by default (certifi's CAs), made once: loading them takes ~15 ms."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context(verify=True, trust_env=False)
+    return _SSL_CONTEXT
 
 
 def is_public_address(address: str) -> bool:
@@ -159,17 +171,25 @@ class Fetcher:
         self.settings = settings
         self._all = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
-        self._open = self._client(public_only=False)
-        self._public = self._client(public_only=True)
+        # One client (one connection pool) per host and trust level, made when first needed.
+        # httpcore's pool scans every connection it holds on each request and each answer, so one
+        # pool shared by all hosts costs CPU in proportion to the connections: per-host pools stay
+        # small (at most per_host connections) and keep connections alive between a host's feeds.
+        self._clients: dict[tuple[bool, str], httpx.AsyncClient] = {}
+        self._busy: dict[tuple[bool, str], int] = defaultdict(int)
+        # Clients with no request in flight, least recently used first; past this many, the oldest
+        # is closed, so idle keep-alive connections stay bounded however many hosts a cycle visits.
+        self._idle: OrderedDict[tuple[bool, str], None] = OrderedDict()
+        self._max_idle = max(1, settings.concurrency // max(1, settings.per_host))
         self.requests = 0
 
     def _client(self, *, public_only: bool) -> httpx.AsyncClient:
         limits = httpx.Limits(
-            max_connections=self.settings.concurrency,
-            max_keepalive_connections=self.settings.concurrency,
+            max_connections=self.settings.per_host,
+            max_keepalive_connections=self.settings.per_host,
             keepalive_expiry=30.0,
         )
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
+        transport = httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=limits, trust_env=False, retries=0)
         if public_only:
             # httpx has no public hook for the network backend; the pool it builds accepts one.
             pool = transport._pool
@@ -182,6 +202,28 @@ class Fetcher:
             trust_env=False,
         )
 
+    def _lease(self, key: tuple[bool, str]) -> httpx.AsyncClient:
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self._client(public_only=key[0])
+        self._busy[key] += 1
+        self._idle.pop(key, None)
+        return client
+
+    async def _release(self, key: tuple[bool, str]) -> None:
+        self._busy[key] -= 1
+        if self._busy[key]:
+            return
+        del self._busy[key]
+        self._idle[key] = None
+        while len(self._idle) > self._max_idle:
+            oldest, _ = self._idle.popitem(last=False)
+            client = self._clients.pop(oldest)
+            try:
+                await client.aclose()
+            except Exception:  # closing idle sockets; nothing to report
+                pass
+
     async def __aenter__(self) -> "Fetcher":
         return self
 
@@ -189,8 +231,10 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._open.aclose()
-        await self._public.aclose()
+        clients, self._clients = list(self._clients.values()), {}
+        self._idle.clear()
+        for client in clients:
+            await client.aclose()
 
     async def host_is_private(self, url: str) -> bool:
         """True when the URL's host resolves to any non-public address (or cannot be resolved)."""
@@ -218,10 +262,11 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         host = (urlsplit(url).hostname or "").lower()
-        client = self._public if public_only else self._open
         timeout = httpx.Timeout(deadline, connect=min(deadline, 15.0))
         async with self._all, self._hosts[host]:
             self.requests += 1
+            key = (public_only, host)
+            client = self._lease(key)
             try:
                 async with asyncio.timeout(deadline):
                     return await self._get(client, url, headers, timeout, feed, max_bytes)
@@ -239,6 +284,8 @@ class Fetcher:
                 raise FetchError(feed, f"{type(exc).__name__}: {reason}", url=url) from None
             except httpx.InvalidURL as exc:
                 raise FetchError(feed, f"invalid URL: {exc}", url=url, permanent=True) from None
+            finally:
+                await self._release(key)
 
     async def _get(self, client, url, headers, timeout, feed, max_bytes) -> Response:
         async with client.stream("GET", url, headers=headers, timeout=timeout) as response:

@@ -1,4 +1,4 @@
-"""Pure stages as tables: text helpers, canonical URLs, keyword rules, parse details."""
+"""Pure stages as tables: text helpers, canonical URLs, parse details."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import pytest
 
 from conftest import REPO, read_corpus
 from monitor.dedup import canonical_url
-from monitor.errors import ParseError, RuleError
+from monitor.errors import ParseError
 from monitor.extract import extract, is_page
 from monitor.parse import neutralise_doctype, parse
-from monitor.rules import load_rules, match, parse_rule
 from monitor.text import decode_html, fold, folded_variants, html_to_text
 
 
@@ -87,60 +86,6 @@ def test_is_page(ctype, ok):
 )
 def test_canonical_url(url, canonical):
     assert canonical_url(url) == canonical
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return load_rules(REPO / "rules")
-
-
-@pytest.mark.parametrize(
-    "title, rules",
-    [
-        ("Russia launches new offensive near Pokrovsk", {"offensive"}),
-        ("Ukraine's counter-offensive in Zaporizhzhia", {"offensive"}),
-        ("Ukraine’s counteroffensive stalls", {"offensive"}),
-        ("Minister's offensive remarks spark row", set()),
-        ("Offensive coordinator fired after loss", set()),
-        ("Platform removes offensive content", set()),
-        ("Ceasefire talks resume in Geneva", {"ceasefire"}),
-        ("Cease-fire collapses; truce talks halted", {"ceasefire"}),
-        ("Переговори про перемир’я тривають", {"ceasefire"}),
-        ("Сторони домовилися про припинення вогню", {"ceasefire"}),
-        ("Россия отвергла перемирие", {"ceasefire"}),
-        ("Контрнаступ ЗСУ на півдні", {"offensive"}),
-        ("Наступного тижня відбудеться саміт", set()),
-        ("Наступление на Покровск продолжается", {"offensive"}),
-    ],
-)
-def test_shipped_rules(shipped, title, rules):
-    assert {m.rule for m in match(shipped, title=title, text="")} == rules
-
-
-def test_match_records_terms_field_and_snippet(shipped):
-    text = "Officials said " + "nothing new. " * 20 + "A ceasefire was agreed, then a truce announced."
-    (m,) = match(shipped, title="Daily briefing", text=text)
-    assert m.rule == "ceasefire" and m.field == "text"
-    assert m.terms == ["ceasefire*", "truce*"]
-    assert m.snippet.startswith("…") and "A ceasefire was agreed" in m.snippet
-
-
-@pytest.mark.parametrize(
-    "text, words",
-    [("name: x\nkeywords: [a, b\n", "not valid YAML"), ("- a\n- b\n", "mapping"), ("name: x\nkeywords: []\n", "keywords"),
-     ("name: x\nkeywords: [a]\ncolour: red\n", "unknown key"), ("name: x\nkeywords: [a]\nfields: [body]\n", "fields")],
-)
-def test_bad_rule_files(text, words):
-    with pytest.raises(RuleError, match=words) as info:
-        parse_rule(text, "rules/x.yaml")
-    assert str(info.value).startswith("rules/x.yaml:")
-
-
-def test_duplicate_rule_names(tmp_path):
-    (tmp_path / "a.yaml").write_text("name: same\nkeywords: [a]\n")
-    (tmp_path / "b.yaml").write_text("name: same\nkeywords: [b]\n")
-    with pytest.raises(RuleError, match="also defined"):
-        load_rules(tmp_path)
 
 
 @pytest.mark.parametrize(
