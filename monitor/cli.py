@@ -22,7 +22,7 @@ from rich.table import Table
 from . import __version__
 from . import config as config_mod
 from .errors import ConfigError, MonitorError, RuleError, StoreError
-from .rules import load_rules
+from .rules import explain_error, load_rules
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -58,7 +58,10 @@ def _fatal_errors():
     """Turn the errors that make a command impossible into a message and an exit status."""
     try:
         yield
-    except (ConfigError, RuleError) as exc:
+    except RuleError as exc:
+        click.echo(f"monitor: {explain_error(exc)}", err=True)
+        sys.exit(2)
+    except ConfigError as exc:
         click.echo(f"monitor: {exc}", err=True)
         sys.exit(2)
     except StoreError as exc:
@@ -88,7 +91,6 @@ def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon (or one cycle with --once)."""
     from .daemon import Monitor
     from .store import Store
-    from .workers import Workers
 
     with _fatal_errors():
         config = _load(ctx)
@@ -159,6 +161,172 @@ def demo(database: str) -> None:
 
     with _fatal_errors():
         run_demo(Path(database), Console())
+
+
+@cli.group()
+def rules() -> None:
+    """Check rule files and try rules on text."""
+
+
+def _rules_dir(ctx: click.Context, given: str | None) -> Path:
+    if given:
+        return Path(given)
+    return _load(ctx).rules
+
+
+@rules.command("check")
+@click.option("--rules", "rules_dir", metavar="DIR", help="Rule folder (default: the config's `rules`).")
+@click.pass_context
+def rules_check(ctx: click.Context, rules_dir: str | None) -> None:
+    """Compile every rule; a syntax error shows file:line:column and a caret under the spot."""
+    with _fatal_errors():
+        folder = _rules_dir(ctx, rules_dir)
+        ruleset = load_rules(folder)
+    click.echo(f"{folder}: ok ({len(ruleset)} rules, {len(ruleset.sets)} sets, {len(ruleset.index.words)} words)")
+
+
+@rules.command("test")
+@click.option("--rules", "rules_dir", metavar="DIR", help="Rule folder (default: the config's `rules`).")
+@click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help='Lines of {"id", "title", "text", "lang"?}; prints {"id", "rules", "places"} per line.')
+@click.argument("source", required=False)
+@click.pass_context
+def rules_test(ctx: click.Context, rules_dir: str | None, jsonl, source: str | None) -> None:
+    """Run the rules and place tagging on text: SOURCE is a file, a URL, or - for standard input."""
+    import json
+
+    from .places import load_gazetteer
+    from .rules import tag
+
+    with _fatal_errors():
+        ruleset = load_rules(_rules_dir(ctx, rules_dir))
+    gazetteer = load_gazetteer()
+    if jsonl is not None:
+        for number, line in enumerate(jsonl, start=1):
+            if not line.strip():
+                continue
+            try:
+                case = json.loads(line)
+                matches, places = tag(ruleset, gazetteer, title=str(case.get("title") or ""),
+                                      text=str(case.get("text") or ""), lang=case.get("lang"))
+            except (ValueError, AttributeError) as exc:
+                click.echo(f"monitor: {jsonl.name}:{number}: not a JSON object with title and text ({exc})", err=True)
+                sys.exit(2)
+            click.echo(json.dumps({"id": case.get("id"), "rules": [m.rule for m in matches], "places": places},
+                                  ensure_ascii=False))
+        return
+    if not source:
+        raise click.UsageError("give --jsonl FILE, a FILE, a URL, or - for standard input")
+    title, text, lang = _read_source(source)
+    matches, places = tag(ruleset, gazetteer, title=title, text=text, lang=lang)
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(f"[bold]{title or '(no title)'}[/]  ({len(text.split())} words{', ' + lang if lang else ''})")
+    console.print(f"\n[bold]rules[/]: {len(matches)} of {len(ruleset)} matched")
+    for m in matches:
+        console.print(f"  [green]{m.rule}[/] in {m.field or 'metadata'}: {', '.join(m.terms) or '(filters only)'}")
+        if m.snippet:
+            console.print(f"      {m.snippet}", markup=False)
+    console.print(f"\n[bold]places[/]: {', '.join(places) or 'none'}")
+    names = {p.code: p.name_en for p in gazetteer.places}
+    for hit in sorted(gazetteer.tag(title, text), key=lambda h: (h.field != "title", h.start)):
+        console.print(f"  {hit.code} {names.get(hit.code, '')}: \"{hit.name}\" ({hit.via}, {hit.field})", markup=False)
+
+
+def _read_source(source: str) -> tuple[str, str, str | None]:
+    """Title, text and language of a file, a URL or standard input. HTML is extracted first."""
+    from .extract import extract
+
+    if source.startswith(("http://", "https://")):
+        from .config import default_fetch
+        from .fetch import PAGE_ACCEPT, Fetcher
+        from .errors import FeedError
+
+        async def get():
+            async with Fetcher(default_fetch()) as fetcher:
+                return await fetcher.get(source, feed="rules test", max_bytes=8 * 2**20, deadline=30, accept=PAGE_ACCEPT)
+
+        try:
+            response = asyncio.run(get())
+        except FeedError as exc:
+            raise click.ClickException(str(exc)) from None
+        body, ctype = response.body, response.content_type
+    else:
+        body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        ctype = ""
+    if body.lstrip()[:1] == b"<":
+        got = extract(body, url=source if "://" in source else "", content_type=ctype)
+        return got.title or "", got.text, got.lang
+    from .extract import language
+    from .text import decode_html
+
+    raw, _ = decode_html(body, ctype)
+    title, _, text = raw.strip().partition("\n")
+    return title.strip(), text.strip(), language(raw)
+
+
+@cli.command()
+@click.option("--since", metavar="DATE", help="Only articles published (or fetched) on or after DATE (YYYY-MM-DD).")
+@click.option("--rule", "rule_name", metavar="NAME", help="Re-apply only this rule (places are re-tagged too).")
+@click.option("--batch", default=500, show_default=True, help="Articles per transaction.")
+@click.pass_context
+def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch: int) -> None:
+    """Re-apply the rules and places to the archive: resumable, one transaction per batch."""
+    import hashlib
+    import json
+    import signal
+    from datetime import date
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .places import load_gazetteer
+    from .rules import tag
+    from .store import Store
+
+    if since:
+        try:
+            date.fromisoformat(since[:10])
+        except ValueError:
+            raise click.BadParameter("must be a date such as 2026-11-01", param_hint="--since") from None
+    with _fatal_errors():
+        config = _load(ctx)
+        ruleset = load_rules(config.rules)
+        if rule_name and rule_name not in {r.name for r in ruleset.rules}:
+            raise RuleError(f"no rule named {rule_name!r} in {config.rules}")
+        gazetteer = load_gazetteer()
+        fingerprint = hashlib.sha256("\n".join(f"{r.name}={r.query}" for r in ruleset.rules).encode()).hexdigest()[:16]
+        args = json.dumps({"since": since, "rule": rule_name, "rules": fingerprint})
+        stopping = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.append(True))
+        with Store(config.database) as store:
+            store.sync_places(gazetteer.places)
+            job = store.job("rematch", args, lambda: store.count_since(since))
+            if job["resumed"]:
+                click.echo(f"resuming: {job['done']:,} of {job['total']:,} articles were done", err=True)
+            started, done_before = time.perf_counter(), job["done"]
+            last_id, done = job["last_id"], job["done"]
+            columns = (TextColumn("rematch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+            with Progress(*columns, console=Console(stderr=True)) as progress:
+                task = progress.add_task("rematch", total=job["total"], completed=done, rate="")
+                while not stopping:
+                    rows = store.articles_after(last_id, since, batch)
+                    if not rows:
+                        break
+                    tagged = []
+                    for row in rows:
+                        matches, places = tag(ruleset, gazetteer, title=row["title"], text=row["text"], lang=row["lang"], feed=row["feed"])
+                        tagged.append((row["id"], matches, places))
+                    store.retag("rematch", tagged, rule_name, _now())
+                    last_id, done = rows[-1]["id"], done + len(rows)
+                    rate = (done - done_before) / max(1e-9, time.perf_counter() - started)
+                    progress.update(task, completed=done, rate=f"{rate:,.0f} articles/s")
+            seconds = time.perf_counter() - started
+            if stopping:
+                click.echo(f"interrupted after {done:,} of {job['total']:,} articles; run the same command again to resume", err=True)
+                sys.exit(130)
+            store.finish_job("rematch")
+    click.echo(f"rematched {done:,} articles ({done - done_before:,} in this run, "
+               f"{(done - done_before) / max(1e-9, seconds):,.0f} articles/s)", err=True)
 
 
 def _now():

@@ -181,7 +181,8 @@ class Monitor:
         items = self._new_items(feed, parsed.items)
         result.skipped_items = len(parsed.items) - len(items)
         if items:
-            allow_private = await self._allow_private(fetcher, feed, private_hosts)
+            # only page fetches use it: a feed-text-only feed needs no DNS lookup
+            allow_private = feed.full_text and await self._allow_private(fetcher, feed, private_hosts)
             result.articles = list(
                 await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for item in items))
             )

@@ -35,6 +35,7 @@ class ConfigError(MonitorError):
 class RuleError(MonitorError):
     def __init__(self, message: str, *, file: str = "", line: int | None = None, column: int | None = None):
         self.file, self.line, self.column, self.reason = file, line, column, message
+        self.source: str | None = None  # the query the column points into, when there is one
         where = file
         if line is not None:
             where = f"{where}:{line}"

@@ -3,9 +3,9 @@
 A term's word becomes a set of surface forms: its Ukrainian and Russian inflections, from the
 pymorphy3 dictionaries (наступ → наступу, наступом, наступі, …; never наступного, whose lemma is
 наступний), or itself for Latin-script words and `=exact` words. All forms of all terms go into one
-dict, prefixes (`offensiv*`) into another keyed by prefix; a text's tokens are looked up there, so the
-cost grows with the text, not with the number of terms or rules. Phrases are checked only where
-their first word was found.
+dict, prefixes (`offensiv*`) into another keyed by their first letters; a text's distinct words are
+looked up there once each, so the cost grows with the text, not with the number of terms or rules.
+Phrases are checked only where their first word was found.
 """
 
 from __future__ import annotations
@@ -14,53 +14,73 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .query import PREFIX_MIN
 from .text import fold
 
-_TOKEN = re.compile(r"\w+(?:'\w+)*", re.UNICODE)
+# A word, with apostrophes and hyphens inside it: "перемир'я", "counter-offensive" are one token.
+_TOKEN = re.compile(r"\w+(?:['-]\w+)*", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 # An English possessive or contraction is its word plus a clitic: Ukraine's → ukraine's and ukraine.
 _CLITIC = re.compile(r"^(\w+)'(s|d|ll|re|ve|t)$")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    position: int
-    form: str
-    start: int  # character offsets in the folded text
-    end: int
+class Tokens:
+    """One field of an article, folded and split once. Token i is at position i.
+
+    A hyphenated compound is one position with extra forms there: `counter-offensive` is also
+    `counteroffensive`, `counter` and `offensive`; `Ukraine's` is also `ukraine`. Character offsets,
+    needed only for snippets and capitals, are computed when first asked for.
+    """
+
+    __slots__ = ("original", "folded", "words", "extra", "_offsets")
+
+    def __init__(self, original: str):
+        self.original = original
+        self.folded = fold(original)
+        self.words: list[str] = _TOKEN.findall(self.folded)
+        self.extra: list[tuple[int, str]] = []
+        if "-" in self.folded or "'" in self.folded:
+            for i, word in enumerate(self.words):
+                if "-" in word:
+                    parts = word.split("-")
+                    self.extra.append((i, "".join(parts)))
+                    self.extra.extend((i, part) for part in parts)
+                elif "'" in word:
+                    clitic = _CLITIC.match(word)
+                    if clitic:
+                        self.extra.append((i, clitic.group(1)))
+        self._offsets: list[tuple[int, int]] | None = None
+
+    def offsets(self, position: int) -> tuple[int, int]:
+        """Start and end, in characters, of the token at a position (in the folded text, which
+        keeps the length of nearly every string, so they fit the original too)."""
+        if self._offsets is None:
+            self._offsets = [m.span() for m in _TOKEN.finditer(self.folded)]
+        return self._offsets[position]
+
+    def capitalised(self, position: int) -> bool:
+        start = self.offsets(position)[0]
+        return start < len(self.original) and self.original[start].isupper()
+
+    def __len__(self) -> int:
+        return len(self.words)
 
 
-def tokenize(text: str) -> list[Token]:
-    """Folded tokens with positions. A hyphenated compound gives its parts at consecutive positions
-    and the joined word at the first one, so `counter-offensive` matches "counter offensive" and
-    `counteroffensive` alike."""
-    folded = fold(text)
-    tokens: list[Token] = []
-    position = 0
-    previous_end = -2
-    compound: list[Token] = []
-    for m in _TOKEN.finditer(folded):
-        word = m.group()
-        joined_to_previous = m.start() == previous_end + 1 and folded[previous_end] == "-"
-        if not joined_to_previous and len(compound) > 1:
-            tokens.append(_joined(compound))
-        if not joined_to_previous:
-            compound = []
-        token = Token(position, word, m.start(), m.end())
-        tokens.append(token)
-        compound.append(token)
-        clitic = _CLITIC.match(word)
-        if clitic:
-            tokens.append(Token(position, clitic.group(1), m.start(), m.start() + len(clitic.group(1))))
-        position += 1
-        previous_end = m.end()
-    if len(compound) > 1:
-        tokens.append(_joined(compound))
-    return tokens
+def tokenize(text: str) -> Tokens:
+    return Tokens(text or "")
 
 
-def _joined(parts: list[Token]) -> Token:
-    return Token(parts[0].position, "".join(p.form for p in parts), parts[0].start, parts[-1].end)
+def variants(words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The word sequences a term also stands for, since writers join and hyphenate freely:
+    cease-fire ~ "cease fire" ~ ceasefire; "counter offensive" ~ counter-offensive ~ counteroffensive."""
+    out = [words]
+    if any("-" in w for w in words):
+        out.append(tuple(part for w in words for part in w.split("-") if part))
+        out.append(tuple(w.replace("-", "") for w in words))
+    elif len(words) == 2:
+        out.append(("-".join(words),))
+        out.append(("".join(words),))
+    return list(dict.fromkeys(out))
 
 
 @lru_cache(maxsize=None)
@@ -105,14 +125,14 @@ class WordMatcher:
 
 
 class TermIndex:
-    """Words of many terms in two lookups; `find` gives, per word matcher, where it occurs."""
+    """Words of many terms in two lookups; `find` gives, per word matcher, the positions it occurs at."""
 
     def __init__(self) -> None:
         self.words: list[WordMatcher] = []
         self._ids: dict[WordMatcher, int] = {}
         self._forms: dict[str, list[int]] = {}
-        self._prefixes: dict[str, list[int]] = {}
-        self._prefix_lengths: list[int] = []
+        # prefixes keyed by their first PREFIX_MIN letters: one look-up per distinct word of a text
+        self._prefixes: dict[str, list[tuple[str, int]]] = {}
 
     def add(self, word: str, *, prefix: bool = False, exact: bool = False) -> int:
         raw = word.rstrip("*") if prefix else word
@@ -124,23 +144,40 @@ class TermIndex:
         self.words.append(key)
         self._ids[key] = wid
         if prefix:
-            self._prefixes.setdefault(text, []).append(wid)
-            self._prefix_lengths = sorted({len(p) for p in self._prefixes})
+            if len(text) < PREFIX_MIN:
+                raise ValueError(f"a wildcard needs at least {PREFIX_MIN} letters before the *")
+            self._prefixes.setdefault(text[:PREFIX_MIN], []).append((text, wid))
         else:
             for form in ({text} if exact else inflections(raw)):
                 self._forms.setdefault(form, []).append(wid)
         return wid
 
-    def find(self, tokens: list[Token]) -> dict[int, list[Token]]:
-        """Word matcher id → the tokens it matched, in text order."""
-        found: dict[int, list[Token]] = {}
-        forms, prefixes, lengths = self._forms, self._prefixes, self._prefix_lengths
-        for token in tokens:
-            for wid in forms.get(token.form, ()):
-                found.setdefault(wid, []).append(token)
-            for length in lengths:
-                if length > len(token.form):
-                    break
-                for wid in prefixes.get(token.form[:length], ()):
-                    found.setdefault(wid, []).append(token)
+    def _lookup(self, form: str) -> list[int]:
+        found = self._forms.get(form, [])
+        for prefix, wid in self._prefixes.get(form[:PREFIX_MIN], ()):
+            if form.startswith(prefix):
+                found = found + [wid]
+        return found
+
+    def find(self, tokens: Tokens) -> dict[int, list[int]]:
+        """Word matcher id → the positions where it matched, ascending."""
+        lookup = self._lookup
+        hit_forms = {}
+        for form in set(tokens.words):
+            wids = lookup(form)
+            if wids:
+                hit_forms[form] = wids
+        found: dict[int, list[int]] = {}
+        if hit_forms:
+            for position, form in enumerate(tokens.words):
+                wids = hit_forms.get(form)
+                if wids:
+                    for wid in wids:
+                        found.setdefault(wid, []).append(position)
+        for position, form in tokens.extra:
+            for wid in lookup(form):
+                positions = found.setdefault(wid, [])
+                if position not in positions:
+                    positions.append(position)
+                    positions.sort()
         return found

@@ -87,6 +87,7 @@ class Article:
     text_source: str = "page"
     error: str | None = None  # why the page could not be used
     matches: list[Match] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # ISO 3166-2 codes
 
 
 @dataclass(slots=True)

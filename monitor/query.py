@@ -22,6 +22,7 @@ from typing import Union
 from .errors import RuleError
 
 TEXT_FIELDS = ("title", "text")
+PREFIX_MIN = 3  # letters before a wildcard: `off*` would match half the dictionary
 META_FIELDS = ("feed", "lang", "place")
 MAX_NEAR = 100
 
@@ -120,6 +121,9 @@ def _lex(text: str, file: str, line: int | None) -> list[_Token]:
         if kind == "phrase":
             if len(value) < 2 or not value.endswith('"'):
                 raise RuleError("unterminated phrase: a closing \" is missing", file=file, line=line, column=column)
+            last = value[1:-1].split()[-1] if value[1:-1].split() else ""
+            if last.endswith("*") and len(last.rstrip("*")) < PREFIX_MIN:
+                raise RuleError(f"a wildcard needs at least {PREFIX_MIN} letters before the *", file=file, line=line, column=column)
             tokens.append(_Token("PHRASE", value, column, value[1:-1]))
         elif kind == "near":
             n = int(value.split("/")[1])
@@ -150,6 +154,8 @@ def _lex(text: str, file: str, line: int | None) -> list[_Token]:
             body = value[1:] if value.startswith("=") else value
             if "*" in body[:-1]:
                 raise RuleError("a wildcard * may only end a word", file=file, line=line, column=column + value.index("*"))
+            if body.endswith("*") and len(body.rstrip("*")) < PREFIX_MIN:
+                raise RuleError(f"a wildcard needs at least {PREFIX_MIN} letters before the *", file=file, line=line, column=column)
             if not _WORDISH.fullmatch(body) or body.strip("*'’ʼ-.") == "":
                 raise RuleError(f"not a word: {value!r}", file=file, line=line, column=column)
             tokens.append(_Token("WORD", value, column, value))
@@ -273,8 +279,9 @@ class _Parser:
 
 
 def _words(text: str) -> tuple[str, ...]:
-    # Hyphens split a phrase into words ("cease-fire" = "cease fire"); the matcher also joins them.
-    return tuple(w for w in re.split(r"[\s\-‐‑–—]+", text.strip()) if w.strip("'’ʼ."))
+    # A hyphenated word stays one word: the matcher also tries it split and joined (index.variants).
+    text = re.sub(r"[‐‑]", "-", text)
+    return tuple(w.strip("-–—") for w in re.split(r"[\s–—]+", text.strip()) if w.strip("'’ʼ.-–—"))
 
 
 def _positional(node: Node) -> bool:

@@ -1,7 +1,7 @@
 """rules: topic rules from rules/*.yaml, compiled once, matched against an article.
 
-A rule file holds one rule, or `rules:` (a list of rules) and `sets:` (named term sets that any rule
-uses as `@name`):
+A rule file holds one rule or `rules:` (a list of rules), and may hold `sets:` (named term sets that
+any rule of any file uses as `@name`):
 
     name: ceasefire
     description: Ceasefires and truces.
@@ -28,7 +28,7 @@ from typing import Iterable
 import yaml
 
 from .errors import RuleError
-from .index import TermIndex, Token, tokenize
+from .index import TermIndex, Tokens, tokenize, variants
 from .model import Match
 from .query import TEXT_FIELDS, And, Meta, Near, Node, Not, Or, SetRef, Term, caret, parse_query
 
@@ -61,29 +61,29 @@ class Article:
     lang: str | None = None
     feed: str | None = None
     places: frozenset[str] = frozenset()
-    tokens: dict[str, list[Token]] = field(default_factory=dict)
+    tokens: dict[str, Tokens] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.tokens:
             self.tokens = {"title": tokenize(self.title or ""), "text": tokenize(self.text or "")}
 
 
-# A span: (field, first position, last position, start char, end char, terms)
+# A span: (field, first position, last position, terms)
 Span = tuple
 
 
 @dataclass
 class _Compiled:
     rule: Rule
-    node: object  # the tree with Terms replaced by _Words
+    evaluate: object  # (hits, article) -> spans, see _evaluator
     always: bool  # has no positive term: evaluated for every article
 
 
 @dataclass(frozen=True)
 class _Words:
-    """A compiled Term: word matcher ids in order."""
+    """A compiled Term: for each way of writing it (index.variants), its word matcher ids in order."""
 
-    ids: tuple[int, ...]
+    alternatives: tuple[tuple[int, ...], ...]
     fields: tuple[str, ...]
     source: str
 
@@ -98,9 +98,10 @@ class RuleSet:
         for number, rule in enumerate(self.rules):
             positive: set[int] = set()
             node = self._compile(rule, rule.node, positive, negated=False)
-            self._compiled.append(_Compiled(rule, node, always=not positive))
+            self._compiled.append(_Compiled(rule, _evaluator(node), always=not positive))
             for wid in positive:
                 self._by_word.setdefault(wid, []).append(number)
+        self._always = tuple(i for i, c in enumerate(self._compiled) if c.always)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -109,18 +110,23 @@ class RuleSet:
         if isinstance(node, SetRef):
             if node.name not in self.sets:
                 known = ", ".join(sorted(self.sets)) or "none defined"
-                raise RuleError(f"unknown set @{node.name} (sets: {known})", file=rule.file, line=rule.line, column=node.column)
+                error = RuleError(f"unknown set @{node.name} (sets: {known})", file=rule.file, line=rule.line, column=node.column)
+                error.source = rule.query
+                raise error
             terms = tuple(replace(t, fields=node.fields) for t in self.sets[node.name])
             node = terms[0] if len(terms) == 1 else Or(terms)
         if isinstance(node, Term):
             fields = tuple(f for f in node.fields if f in rule.fields) or node.fields
-            ids = []
-            for i, word in enumerate(node.words):
-                last = i == len(node.words) - 1
-                ids.append(self.index.add(word, prefix=node.prefix and last, exact=node.exact))
-            if not negated:
-                positive.add(ids[0])
-            return _Words(tuple(ids), fields, node.source)
+            alternatives = []
+            for words in variants(node.words):
+                ids = tuple(
+                    self.index.add(word, prefix=node.prefix and i == len(words) - 1, exact=node.exact)
+                    for i, word in enumerate(words)
+                )
+                alternatives.append(ids)
+                if not negated:
+                    positive.add(ids[0])
+            return _Words(tuple(alternatives), fields, node.source)
         if isinstance(node, Not):
             return Not(self._compile(rule, node.child, positive, negated=not negated))
         if isinstance(node, And):
@@ -134,7 +140,7 @@ class RuleSet:
 
     def match(self, article: Article) -> list[Match]:
         hits = {name: self.index.find(tokens) for name, tokens in article.tokens.items()}
-        candidates: set[int] = {i for i, c in enumerate(self._compiled) if c.always}
+        candidates = set(self._always)
         for table in hits.values():
             for wid in table:
                 candidates.update(self._by_word.get(wid, ()))
@@ -144,7 +150,7 @@ class RuleSet:
             rule = compiled.rule
             if rule.languages and article.lang and article.lang not in rule.languages:
                 continue
-            spans = _evaluate(compiled.node, hits, article)
+            spans = compiled.evaluate(hits, article)
             real = [s for s in spans if s[0] is not None]
             if not spans:
                 continue
@@ -152,84 +158,134 @@ class RuleSet:
         return matches
 
 
-def _phrase_spans(words: _Words, hits: dict, article: Article) -> list[Span]:
-    spans = []
-    for name in words.fields:
-        table = hits[name]
-        first = table.get(words.ids[0])
-        if not first:
-            continue
-        rest = [{t.position: t for t in table.get(wid, ())} for wid in words.ids[1:]]
-        for token in first:
-            end = token
-            for offset, at in enumerate(rest, start=1):
-                end = at.get(token.position + offset)
-                if end is None:
-                    break
-            else:
-                spans.append((name, token.position, end.position, token.start, end.end, (words.source,)))
-    return spans
+_TRUE: list = [(None, 0, 0, ())]  # "true, nowhere": a filter or a NOT that holds
 
 
-def _evaluate(node, hits: dict, article: Article) -> list[Span]:
-    """The spans that make node true; [] when false. A span with field None is "true, nowhere"."""
+def _evaluator(node):
+    """The tree as nested closures: a closure per node, no type dispatch while matching.
+
+    Each returns the spans that make its node true, [] when false. A span is (field, first
+    position, last position, terms).
+    """
     if isinstance(node, _Words):
-        return _phrase_spans(node, hits, article)
+        return _words_evaluator(node)
     if isinstance(node, Meta):
-        if node.key == "place":
-            ok = node.value in article.places
-        elif node.key == "lang":
-            ok = (article.lang or "").lower() == node.value
-        else:
-            ok = (article.feed or "").lower() == node.value.lower()
-        return [(None, 0, 0, 0, 0, ())] if ok else []
+        key, value = node.key, node.value
+        if key == "place":
+            return lambda hits, article: _TRUE if value in article.places else []
+        if key == "lang":
+            return lambda hits, article: _TRUE if (article.lang or "").lower() == value else []
+        return lambda hits, article: _TRUE if (article.feed or "").lower() == value.lower() else []
     if isinstance(node, Not):
-        return [] if _evaluate(node.child, hits, article) else [(None, 0, 0, 0, 0, ())]
+        child = _evaluator(node.child)
+        return lambda hits, article: [] if child(hits, article) else _TRUE
     if isinstance(node, And):
-        spans: list[Span] = []
-        for child in node.children:
-            got = _evaluate(child, hits, article)
-            if not got:
-                return []
-            spans.extend(got)
-        return spans
+        children = [_evaluator(c) for c in node.children]
+
+        def all_of(hits, article):
+            spans = []
+            for child in children:
+                got = child(hits, article)
+                if not got:
+                    return []
+                spans.extend(got)
+            return spans
+
+        return all_of
     if isinstance(node, Or):
-        return [s for child in node.children for s in _evaluate(child, hits, article)]
+        children = [_evaluator(c) for c in node.children]
+
+        def any_of(hits, article):
+            spans = []
+            for child in children:
+                spans.extend(child(hits, article))
+            return spans
+
+        return any_of
     if isinstance(node, Near):
-        left = [s for s in _evaluate(node.left, hits, article) if s[0] is not None]
-        if not left:
-            return []
-        right = [s for s in _evaluate(node.right, hits, article) if s[0] is not None]
-        out = []
-        for a in left:
-            for b in right:
-                if a[0] != b[0]:
-                    continue
-                if node.ordered:
-                    ok = 0 < b[1] - a[2] <= node.distance
-                else:
-                    ok = max(b[1] - a[2], a[1] - b[2]) <= node.distance
-                if ok:
-                    out.append((a[0], min(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3]), max(a[4], b[4]), a[5] + b[5]))
-        return out
+        left, right, distance, ordered = _evaluator(node.left), _evaluator(node.right), node.distance, node.ordered
+
+        def near(hits, article):
+            a_spans = left(hits, article)
+            if not a_spans:
+                return []
+            out = []
+            for b in right(hits, article):
+                for a in a_spans:
+                    if a[0] != b[0] or a[0] is None:
+                        continue
+                    gap = b[1] - a[2] if ordered else max(b[1] - a[2], a[1] - b[2])
+                    if (0 < gap if ordered else True) and gap <= distance:
+                        out.append((a[0], min(a[1], b[1]), max(a[2], b[2]), a[3] + b[3]))
+            return out
+
+        return near
     raise AssertionError(node)  # pragma: no cover
+
+
+def _words_evaluator(words: _Words):
+    evaluators = [_sequence_evaluator(ids, words.fields, (words.source,)) for ids in words.alternatives]
+    if len(evaluators) == 1:
+        return evaluators[0]
+
+    def any_way(hits, article):
+        out = []
+        for evaluate in evaluators:
+            out.extend(evaluate(hits, article))
+        return out
+
+    return any_way
+
+
+def _sequence_evaluator(ids: tuple[int, ...], fields: tuple[str, ...], terms: tuple[str, ...]):
+    first_id, rest_ids = ids[0], ids[1:]
+    if not rest_ids:
+        def word(hits, article):
+            out = []
+            for name in fields:
+                for p in hits[name].get(first_id, ()):
+                    out.append((name, p, p, terms))
+            return out
+
+        return word
+
+    def phrase(hits, article):
+        out = []
+        for name in fields:
+            table = hits[name]
+            first = table.get(first_id)
+            if not first:
+                continue
+            rest = []
+            for wid in rest_ids:
+                positions = table.get(wid)
+                if not positions:
+                    break
+                rest.append(set(positions))
+            else:
+                for p in first:
+                    if all(p + offset in at for offset, at in enumerate(rest, start=1)):
+                        out.append((name, p, p + len(rest), terms))
+        return out
+
+    return phrase
 
 
 def _provenance(rule: Rule, spans: list[Span], article: Article) -> Match:
     terms: list[str] = []
     for span in spans:
-        for source in span[5]:
+        for source in span[3]:
             if source not in terms:
                 terms.append(source)
     if not spans:
         return Match(rule=rule.name, field="", terms=[], snippet="")
-    first = min(spans, key=lambda s: (s[0] != "title", s[3]))
-    original = article.title if first[0] == "title" else article.text
-    return Match(rule=rule.name, field=first[0], terms=terms, snippet=snippet(original, first[3], first[4]))
+    first = min(spans, key=lambda s: (s[0] != "title", s[1]))
+    tokens = article.tokens[first[0]]
+    start, end = tokens.offsets(first[1])[0], tokens.offsets(first[2])[1]
+    return Match(rule=rule.name, field=first[0], terms=terms, snippet=snippet(tokens.original, start, end))
 
 
 def snippet(original: str, start: int, end: int) -> str:
-    # Offsets come from the folded text, which keeps the length of nearly every string.
     lo, hi = max(0, start - SNIPPET), min(len(original), end + SNIPPET)
     text = " ".join(original[lo:hi].split())
     return ("…" if lo > 0 else "") + text + ("…" if hi < len(original) else "")
@@ -285,7 +341,11 @@ def _rule(doc: dict, file: str, text: str) -> Rule:
             raise RuleError("`query` must be text", file=file, line=_line_of(text, "query:", line))
         query_line = _line_of(text, "query:", line)
     query = " ".join(query.split())
-    node = parse_query(query, file=file, line=query_line)
+    try:
+        node = parse_query(query, file=file, line=query_line)
+    except RuleError as exc:
+        exc.source = query  # so `rules check` can show the query with a caret under the column
+        raise
     fields = _as_tuple(doc.get("fields", list(TEXT_FIELDS)), file, text, "fields")
     if not fields or any(f not in TEXT_FIELDS for f in fields):
         raise RuleError(f"`fields` must list some of {', '.join(TEXT_FIELDS)}", file=file, line=_line_of(text, "fields:", line))
@@ -311,16 +371,16 @@ def parse_rule_file(text: str, file: str) -> tuple[list[Rule], dict[str, tuple[T
                         column=mark.column + 1 if mark else None) from None
     if not isinstance(doc, dict):
         raise RuleError("a rule file is a mapping: a rule (name, query) or `rules:` and `sets:`", file=file, line=1)
-    if set(doc) & FILE_KEYS:
+    if "rules" in doc or set(doc) <= FILE_KEYS:
         unknown = sorted(set(doc) - FILE_KEYS)
         if unknown:
-            raise RuleError(f"unknown key {unknown[0]!r} beside `rules:`/`sets:`", file=file, line=_line_of(text, f"{unknown[0]}:"))
+            raise RuleError(f"unknown key {unknown[0]!r} beside `rules:`", file=file, line=_line_of(text, f"{unknown[0]}:"))
         raw_rules = doc.get("rules") or []
         if not isinstance(raw_rules, list) or not all(isinstance(r, dict) for r in raw_rules):
             raise RuleError("`rules` must be a list of rules", file=file, line=_line_of(text, "rules:"))
         rules = [_rule(r, file, text) for r in raw_rules]
-    else:
-        rules = [_rule(doc, file, text)]
+    else:  # one rule, perhaps with the sets it uses
+        rules = [_rule({k: v for k, v in doc.items() if k != "sets"}, file, text)]
     sets: dict[str, tuple[Term, ...]] = {}
     raw_sets = doc.get("sets") or {}
     if not isinstance(raw_sets, dict):
@@ -371,6 +431,16 @@ def match(ruleset: RuleSet, *, title: str, text: str, lang: str | None = None, f
     return ruleset.match(Article(title or "", text or "", lang, feed, frozenset(places)))
 
 
-def explain_error(error: RuleError, query: str) -> str:
+def tag(ruleset: RuleSet, gazetteer, *, title: str, text: str, lang: str | None = None,
+        feed: str | None = None) -> tuple[list[Match], list[str]]:
+    """Places first (rules may ask `place:UA-63`), then rules; the text is tokenised once for both."""
+    article = Article(title or "", text or "", lang, feed)
+    codes = gazetteer.codes(article.title, article.text, article.tokens) if gazetteer else []
+    article.places = frozenset(codes)
+    return ruleset.match(article), codes
+
+
+def explain_error(error: RuleError) -> str:
     """file:line:column: message, then the query with a caret under the column."""
-    return f"{error}\n{caret(query, error.column)}"
+    source = getattr(error, "source", None)
+    return f"{error}\n{caret(source, error.column)}" if source and error.column else str(error)

@@ -119,7 +119,25 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial]
+def _m2_jobs(db: sqlite_utils.Database) -> None:
+    # Long jobs over the archive (rematch) record how far they got, so they can be resumed.
+    db.executescript(
+        """
+        CREATE TABLE jobs (
+            name TEXT PRIMARY KEY,
+            args TEXT NOT NULL,
+            last_id INTEGER NOT NULL DEFAULT 0,
+            done INTEGER NOT NULL DEFAULT 0,
+            total INTEGER NOT NULL DEFAULT 0,
+            started TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE INDEX matches_article ON matches(article_id);
+        """
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_jobs]
 
 
 class Store:
@@ -285,12 +303,76 @@ class Store:
         if cursor.rowcount == 0:  # another feed stored the same article first
             return None
         article_id = cursor.lastrowid
-        for match in article.matches:
+        self._write_tags(article_id, article.matches, article.places, stamp)
+        return article_id
+
+    def _write_tags(self, article_id: int, matches, places, stamp: str) -> None:
+        for match in matches:
             self.db.execute(
                 "INSERT OR REPLACE INTO matches (article_id, rule, field, terms, snippet, matched) VALUES (?,?,?,?,?,?)",
                 [article_id, match.rule, match.field, json.dumps(match.terms, ensure_ascii=False), match.snippet, stamp],
             )
-        return article_id
+        for code in places:
+            self.db.execute("INSERT OR IGNORE INTO article_places (article_id, place) VALUES (?, ?)", [article_id, code])
+
+    # ---------------------------------------------------------------------------------- places
+
+    def sync_places(self, places) -> None:
+        """The `places` table lists the gazetteer's regions (names in en/uk/ru, country)."""
+        with self.db.atomic():
+            for p in places:
+                self.db.execute(
+                    "INSERT INTO places (code, name_en, name_uk, name_ru, country) VALUES (?,?,?,?,?) "
+                    "ON CONFLICT(code) DO UPDATE SET name_en=excluded.name_en, name_uk=excluded.name_uk, "
+                    "name_ru=excluded.name_ru, country=excluded.country",
+                    [p.code, p.name_en, p.name_uk, p.name_ru, p.country],
+                )
+
+    # --------------------------------------------------------------------------------- rematch
+
+    def job(self, name: str, args: str, total_after) -> dict:
+        """The job's row: resumed when its args are the same, started afresh otherwise."""
+        row = self.db.execute("SELECT args, last_id, done, total FROM jobs WHERE name=?", [name]).fetchone()
+        if row and row[0] == args:
+            return {"last_id": row[1], "done": row[2], "total": row[3], "resumed": True}
+        total = total_after()
+        stamp = iso(datetime.now(timezone.utc))
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT OR REPLACE INTO jobs (name, args, last_id, done, total, started, updated) VALUES (?,?,0,0,?,?,?)",
+                [name, args, total, stamp, stamp],
+            )
+        return {"last_id": 0, "done": 0, "total": total, "resumed": False}
+
+    def finish_job(self, name: str) -> None:
+        with self.db.atomic():
+            self.db.execute("DELETE FROM jobs WHERE name=?", [name])
+
+    def articles_after(self, last_id: int, since: str | None, limit: int) -> list[dict]:
+        return list(self.db.query(
+            "SELECT id, title, text, lang, feed FROM articles WHERE id > ? AND (? IS NULL OR coalesce(published, fetched) >= ?) "
+            "ORDER BY id LIMIT ?", [last_id, since, since, limit]))
+
+    def count_since(self, since: str | None) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM articles WHERE (? IS NULL OR coalesce(published, fetched) >= ?)", [since, since]
+        ).fetchone()[0]
+
+    def retag(self, job: str, batch: list[tuple[int, list, list]], rule: str | None, now: datetime) -> None:
+        """Replace the matches (of one rule, or all) and places of a batch, and move the job on: one transaction."""
+        stamp = iso(now)
+        with self.db.atomic():
+            for article_id, matches, places in batch:
+                if rule:
+                    self.db.execute("DELETE FROM matches WHERE article_id=? AND rule=?", [article_id, rule])
+                    matches = [m for m in matches if m.rule == rule]
+                else:
+                    self.db.execute("DELETE FROM matches WHERE article_id=?", [article_id])
+                self.db.execute("DELETE FROM article_places WHERE article_id=?", [article_id])
+                self._write_tags(article_id, matches, places, stamp)
+            self.db.execute(
+                "UPDATE jobs SET last_id=?, done=done+?, updated=? WHERE name=?", [batch[-1][0], len(batch), stamp, job]
+            )
 
     def count(self, table: str) -> int:
         return self.db[table].count

@@ -91,11 +91,15 @@ def html_to_text(markup: str) -> str:
 _EXTRA_FOLDS = str.maketrans({"ґ": "г", "ʼ": "'", "’": "'", "‘": "'", "`": "'", "ʹ": "'", "‐": "-", "‑": "-", "–": "-", "—": "-"})
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def fold(text: str) -> str:
     """Case- and diacritic-insensitive form of text: Київ → киів, ёлка → елка, Café → cafe."""
+    if text.isascii():
+        return text.lower().replace("`", "'")
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return unicodedata.normalize("NFC", stripped).translate(_EXTRA_FOLDS)
+    return unicodedata.normalize("NFC", _COMBINING.sub("", decomposed)).translate(_EXTRA_FOLDS)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

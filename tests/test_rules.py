@@ -29,7 +29,7 @@ T = lambda *w, **kw: Term(tuple(w), **kw)  # noqa: E731
         ("a -b", And((T("a", source="a"), Not(T("b", source="b"))))),
         ("a -\"b c\"", And((T("a", source="a"), Not(T("b", "c", source='"b c"'))))),
         ('"cease fire"', T("cease", "fire", source='"cease fire"')),
-        ("cease-fire", T("cease", "fire", source="cease-fire")),
+        ("cease-fire", T("cease-fire", source="cease-fire")),
         ("offensiv*", T("offensiv*", prefix=True, source="offensiv*")),
         ("=наступ", T("наступ", exact=True, source="=наступ")),
         ("a NEAR/3 b", Near(T("a", source="a"), T("b", source="b"), 3)),
@@ -64,6 +64,8 @@ def test_parse_tree(query, tree):
         ("place:", 7, "needs a value"),
         ("NOT a", 1, "only NOT"),
         ("of*fensive", 3, "wildcard"),
+        ("of* OR x", 1, "at least 3 letters"),
+        ('"big of*"', 1, "at least 3 letters"),
         ("()", 2, "empty parentheses"),
         ("a @", 3, "set reference"),
         ("a OR OR b", 6, "unexpected 'OR'"),
@@ -181,16 +183,17 @@ def test_provenance_terms_field_snippet():
     rules = rule('ceasefire* OR truce OR "cease fire"')
     text = "Officials said " + "nothing new. " * 20 + "A ceasefire was agreed, then a truce announced."
     (m,) = match(rules, title="Daily briefing", text=text)
-    assert m.field == "text" and m.terms == ["ceasefire*", "truce"]
+    assert m.field == "text" and set(m.terms) == {"ceasefire*", "truce", '"cease fire"'}  # "cease fire" also means ceasefire
     assert m.snippet.startswith("…") and "A ceasefire was agreed" in m.snippet
     (t,) = match(rules, title="Truce talks", text="a cease fire is near")
     assert t.field == "title" and t.snippet == "Truce talks" and set(t.terms) == {"truce", '"cease fire"'}
 
 
 def test_tokenize_positions_and_compounds():
-    tokens = tokenize("The counter-offensive, Ukraine’s.")
-    assert [(t.position, t.form) for t in tokens] == [
-        (0, "the"), (1, "counter"), (2, "offensive"), (1, "counteroffensive"), (3, "ukraine's"), (3, "ukraine")]
+    tokens = tokenize("The counter-offensive, Ukraine’s перемир’я.")
+    assert tokens.words == ["the", "counter-offensive", "ukraine's", "перемир'я"]
+    assert tokens.extra == [(1, "counteroffensive"), (1, "counter"), (1, "offensive"), (2, "ukraine")]
+    assert tokens.offsets(3) == (33, 42) and tokens.capitalised(2) and not tokens.capitalised(0) is False
 
 
 # ------------------------------------------------------------------------------------ rule files
@@ -294,4 +297,5 @@ def test_rules_f1_on_the_dev_set(shipped):
 
 
 def test_rules_f1_on_the_held_out_set(shipped):
-    assert _scores(shipped, REPO / "tests" / "data" / "match_heldout.jsonl") >= 0.90
+    # Written by someone who never saw the rules; its first, blind score was 0.903 (see the issue note).
+    assert _scores(shipped, REPO / "tests" / "data" / "match_heldout.jsonl") >= 0.95

@@ -1,0 +1,139 @@
+"""places: which ISO 3166-2 regions an article names. Pure, over the shipped gazetteer.
+
+The gazetteer (data/places.json, built by tools/build_places.py; sources and decisions in
+data/PLACES.md) lists, per region, its names in English, Ukrainian and Russian (official names,
+short names, nicknames like Харківщина, transliterations like Kharkov) and its centre, and separately
+towns that place an article in a region (Pokrovsk → UA-14). Names are compiled like rule terms, so
+Ukrainian and Russian names match in every case (у Харківській області, під Харковом, в Харькове).
+
+Decisions that keep precision:
+- a name must start with a capital letter in the text, as a place name does: "суми грошей" (sums of
+  money) is not Sumy, "рівне поле" (a flat field) is not Rivne;
+- the longest name wins: "Kyiv Oblast" is UA-32, not also UA-30 for its "Kyiv";
+- a name listed as ambiguous is dropped when one of its cue words is near (the Dnipro river, Odessa
+  in Texas, Bohdan Khmelnytsky the hetman).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .index import TermIndex, Tokens, tokenize, variants
+from .text import fold
+
+CORE, SETTLEMENT = "name", "settlement"
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    name_en: str
+    name_uk: str | None
+    name_ru: str | None
+    country: str
+
+
+@dataclass(frozen=True)
+class PlaceHit:
+    code: str
+    via: str  # "name" (the region or its centre) or "settlement"
+    name: str  # the gazetteer name that matched
+    field: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Name:
+    code: str
+    via: str
+    text: str
+    ids: tuple[int, ...]
+    cues: frozenset[int]  # word-matcher ids whose nearness cancels this name
+    window: int
+
+
+class Gazetteer:
+    def __init__(self, data: dict):
+        self.places = tuple(
+            Place(p["code"], p["name_en"], p.get("name_uk"), p.get("name_ru"), p.get("country", p["code"][:2]))
+            for p in data["places"]
+        )
+        self.index = TermIndex()
+        cues: dict[str, tuple[frozenset[int], int]] = {}
+        for entry in data.get("ambiguous", []):
+            ids = frozenset(self.index.add(word) for cue in entry.get("unless_near", []) for word in cue.split())
+            cues[fold(entry["name"])] = (ids, int(entry.get("window", 3)))
+        names: dict[tuple, _Name] = {}
+        for place in data["places"]:
+            for lang, aliases in place.get("aliases", {}).items():
+                for alias in aliases:
+                    self._add(names, place["code"], CORE, alias, cues)
+        for town in data.get("settlements", []):
+            self._add(names, town["code"], SETTLEMENT, town["name"], cues)
+        self.names = tuple(names.values())
+        self._by_first: dict[int, list[_Name]] = {}
+        for name in self.names:
+            self._by_first.setdefault(name.ids[0], []).append(name)
+
+    def _add(self, names: dict, code: str, via: str, alias: str, cues: dict) -> None:
+        words = tuple(alias.split())
+        if not words:
+            return
+        cue_ids, window = cues.get(fold(alias), (frozenset(), 0))
+        for spelling in variants(words):
+            ids = tuple(self.index.add(w) for w in spelling)
+            key = (code, ids)
+            if key in names and names[key].via == CORE:
+                continue
+            names[key] = _Name(code, via, alias, ids, cue_ids, window)
+
+    def tag(self, title: str, text: str, tokens: dict[str, Tokens] | None = None) -> list[PlaceHit]:
+        """Every region named in title or text, once per occurrence (longest names first)."""
+        tokens = tokens or {"title": tokenize(title or ""), "text": tokenize(text or "")}
+        hits: list[PlaceHit] = []
+        for field, toks in tokens.items():
+            found = self.index.find(toks)
+            at = {wid: set(positions) for wid, positions in found.items()}
+            candidates: list[PlaceHit] = []
+            for wid, positions in found.items():
+                for name in self._by_first.get(wid, ()):
+                    rest = name.ids[1:]
+                    for p in positions:
+                        if not all(p + k in at.get(other, ()) for k, other in enumerate(rest, start=1)):
+                            continue
+                        if not toks.capitalised(p):
+                            continue
+                        last = p + len(rest)
+                        if name.cues and any(p - name.window <= q <= last + name.window for cue in name.cues for q in at.get(cue, ())):
+                            continue
+                        candidates.append(PlaceHit(name.code, name.via, name.text, field, p, last))
+            hits.extend(_longest(candidates))
+        return hits
+
+    def codes(self, title: str, text: str, tokens: dict[str, Tokens] | None = None) -> list[str]:
+        """The regions named, once each, in order of first mention."""
+        seen: dict[str, None] = {}
+        for hit in sorted(self.tag(title, text, tokens), key=lambda h: (h.field != "title", h.start)):
+            seen.setdefault(hit.code)
+        return list(seen)
+
+
+def _longest(candidates: list[PlaceHit]) -> list[PlaceHit]:
+    """Drop a hit inside a longer one ("Kyiv" inside "Kyiv Oblast")."""
+    kept: list[PlaceHit] = []
+    for hit in sorted(candidates, key=lambda h: h.start - h.end):
+        if any(k.start <= hit.start and hit.end <= k.end and (k.end - k.start) > (hit.end - hit.start) for k in kept):
+            continue
+        kept.append(hit)
+    return kept
+
+
+@lru_cache(maxsize=1)
+def load_gazetteer() -> Gazetteer:
+    """The shipped gazetteer, compiled once per process."""
+    raw = (resources.files("monitor") / "data" / "places.json").read_text(encoding="utf-8")
+    return Gazetteer(json.loads(raw))
