@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable, Iterable
+from urllib.parse import urlsplit
 
 import schedule
 
@@ -63,6 +64,17 @@ def _extract_task(body: bytes, url: str, content_type: str, fast: bool) -> Extra
     return extract_stage.extract(body, url=url, content_type=content_type, fast=fast)
 
 
+def _round_robin_by_host(feeds: Iterable[FeedConfig]) -> list[FeedConfig]:
+    """The feeds in turn by host (first feed of each host, then the second of each, …), each host's
+    in their own order. A feed holds a cycle slot while it waits for its host's per-host limit, so
+    config order (an outlet's feeds listed together) would fill the slots with feeds of few hosts."""
+    by_host: dict[str, list[FeedConfig]] = {}
+    for feed in feeds:
+        by_host.setdefault((urlsplit(feed.url).hostname or "").lower(), []).append(feed)
+    queues = list(by_host.values())
+    return [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
+
+
 class Monitor:
     """One configured monitor: store, rules, fetcher and workers, and the cycle over them."""
 
@@ -78,7 +90,7 @@ class Monitor:
     # ------------------------------------------------------------------------------------ cycle
 
     async def cycle(self, feeds: Iterable[FeedConfig]) -> CycleStats:
-        feeds = list(feeds)
+        feeds = _round_robin_by_host(feeds)
         stats = CycleStats(feeds=len(feeds))
         started = time.perf_counter()
         gate = asyncio.Semaphore(self.config.fetch.concurrency)

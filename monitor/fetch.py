@@ -263,7 +263,9 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         host = (urlsplit(url).hostname or "").lower()
         timeout = httpx.Timeout(deadline, connect=min(deadline, 15.0))
-        async with self._all, self._hosts[host]:
+        # The host's slot first: a request waiting for its busy host must not hold one of the
+        # overall slots, or a run of feeds on one host would leave the other hosts idle.
+        async with self._hosts[host], self._all:
             self.requests += 1
             key = (public_only, host)
             client = self._lease(key)

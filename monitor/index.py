@@ -49,14 +49,15 @@ class Tokens:
                     clitic = _CLITIC.match(word)
                     if clitic:
                         self.extra.append((i, clitic.group(1)))
-        self._offsets: list[tuple[int, int]] | None = None
+        self._offsets: list[int] | None = None
 
     def offsets(self, position: int) -> tuple[int, int]:
         """Start and end, in characters, of the token at a position (in the folded text, which
         keeps the length of nearly every string, so they fit the original too)."""
         if self._offsets is None:
-            self._offsets = [m.span() for m in _TOKEN.finditer(self.folded)]
-        return self._offsets[position]
+            self._offsets = [m.start() for m in _TOKEN.finditer(self.folded)]
+        start = self._offsets[position]
+        return start, start + len(self.words[position])
 
     def capitalised(self, position: int) -> bool:
         start = self.offsets(position)[0]
@@ -161,10 +162,15 @@ class TermIndex:
 
     def find(self, tokens: Tokens) -> dict[int, list[int]]:
         """Word matcher id → the positions where it matched, ascending."""
-        lookup = self._lookup
+        forms, prefixes = self._forms, self._prefixes
         hit_forms = {}
-        for form in set(tokens.words):
-            wids = lookup(form)
+        for form in set(tokens.words):  # each distinct word once; the hot loop, kept inline
+            wids = forms.get(form)
+            candidates = prefixes.get(form[:PREFIX_MIN]) if prefixes else None
+            if candidates:
+                extra = [wid for prefix, wid in candidates if form.startswith(prefix)]
+                if extra:
+                    wids = (wids or []) + extra
             if wids:
                 hit_forms[form] = wids
         found: dict[int, list[int]] = {}
@@ -175,7 +181,7 @@ class TermIndex:
                     for wid in wids:
                         found.setdefault(wid, []).append(position)
         for position, form in tokens.extra:
-            for wid in lookup(form):
+            for wid in self._lookup(form):
                 positions = found.setdefault(wid, [])
                 if position not in positions:
                     positions.append(position)

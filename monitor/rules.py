@@ -75,7 +75,8 @@ Span = tuple
 @dataclass
 class _Compiled:
     rule: Rule
-    evaluate: object  # (hits, article) -> spans, see _evaluator
+    holds: object  # (hits, article) -> bool, see _truth: cheap, run on every candidate
+    evaluate: object  # (hits, article) -> spans, see _evaluator: run on the rules that hold
     always: bool  # has no positive term: evaluated for every article
 
 
@@ -98,7 +99,7 @@ class RuleSet:
         for number, rule in enumerate(self.rules):
             positive: set[int] = set()
             node = self._compile(rule, rule.node, positive, negated=False)
-            self._compiled.append(_Compiled(rule, _evaluator(node), always=not positive))
+            self._compiled.append(_Compiled(rule, _truth(node), _evaluator(node), always=not positive))
             for wid in positive:
                 self._by_word.setdefault(wid, []).append(number)
         self._always = tuple(i for i, c in enumerate(self._compiled) if c.always)
@@ -150,15 +151,52 @@ class RuleSet:
             rule = compiled.rule
             if rule.languages and article.lang and article.lang not in rule.languages:
                 continue
-            spans = compiled.evaluate(hits, article)
-            real = [s for s in spans if s[0] is not None]
-            if not spans:
+            if not compiled.holds(hits, article):
                 continue
-            matches.append(_provenance(rule, real, article))
+            spans = compiled.evaluate(hits, article)
+            matches.append(_provenance(rule, [s for s in spans if s[0] is not None], article))
         return matches
 
 
 _TRUE: list = [(None, 0, 0, ())]  # "true, nowhere": a filter or a NOT that holds
+
+
+def _single_words(node) -> dict[str, set[int]] | None:
+    """Field → word ids, when node is single words only (or an OR of them): truth is then one
+    set test per field instead of a walk over the terms."""
+    if isinstance(node, _Words):
+        if any(len(ids) > 1 for ids in node.alternatives):
+            return None
+        return {f: {ids[0] for ids in node.alternatives} for f in node.fields}
+    if isinstance(node, Or):
+        merged: dict[str, set[int]] = {}
+        for child in node.children:
+            part = _single_words(child)
+            if part is None:
+                return None
+            for f, ids in part.items():
+                merged.setdefault(f, set()).update(ids)
+        return merged
+    return None
+
+
+def _truth(node):
+    """Whether node holds, without building spans (NEAR still needs positions)."""
+    words = _single_words(node)
+    if words is not None:
+        pairs = tuple((f, frozenset(ids)) for f, ids in words.items())
+        return lambda hits, article: any(not ids.isdisjoint(hits[f]) for f, ids in pairs)
+    if isinstance(node, Not):
+        child = _truth(node.child)
+        return lambda hits, article: not child(hits, article)
+    if isinstance(node, And):
+        children = [_truth(c) for c in node.children]
+        return lambda hits, article: all(child(hits, article) for child in children)
+    if isinstance(node, Or):
+        children = [_truth(c) for c in node.children]
+        return lambda hits, article: any(child(hits, article) for child in children)
+    spans = _evaluator(node)  # phrases, NEAR and filters
+    return lambda hits, article: bool(spans(hits, article))
 
 
 def _evaluator(node):

@@ -88,7 +88,7 @@ def html_to_text(markup: str) -> str:
 
 
 # Letters that Unicode does not decompose but that writers swap freely: Ukrainian ґ is often typed г.
-_EXTRA_FOLDS = str.maketrans({"ґ": "г", "ʼ": "'", "’": "'", "‘": "'", "`": "'", "ʹ": "'", "‐": "-", "‑": "-", "–": "-", "—": "-"})
+_EXTRA_FOLDS = (("ґ", "г"), ("ʼ", "'"), ("’", "'"), ("‘", "'"), ("`", "'"), ("ʹ", "'"), ("‐", "-"), ("‑", "-"), ("–", "-"), ("—", "-"))
 
 
 _COMBINING = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
@@ -99,7 +99,11 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower().replace("`", "'")
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return unicodedata.normalize("NFC", _COMBINING.sub("", decomposed)).translate(_EXTRA_FOLDS)
+    folded = unicodedata.normalize("NFC", _COMBINING.sub("", decomposed))
+    for old, new in _EXTRA_FOLDS:  # str.replace per letter: far quicker than str.translate on long text
+        if old in folded:
+            folded = folded.replace(old, new)
+    return folded
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
