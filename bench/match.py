@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rule matching speed: 1,000 generated rules × 10,000 articles from the corpus, against a baseline.
 
-    python bench/match.py [--rules 1000] [--articles 10000] [--baseline-articles 1000]
+    python bench/match.py [--rules 1000] [--articles 10000] [--baseline-articles 300]
 
 Rules are generated (seeded) in five shapes: place sets with a topic (`(Kyiv OR Kiev OR Київ) AND
 strike*`), topic phrases (`"peace talks" OR "peace plan"`), NEAR clauses, NOT clauses, and plain OR
@@ -21,7 +21,6 @@ articles, and the ratio compares articles per second, both measured in this run.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random

@@ -422,6 +422,22 @@ def run_monitor(args, urls: list[str], work: Path, server_pids) -> tuple[list[di
     return rows, info
 
 
+def median_rows(runs: list[list[dict]]) -> list[dict]:
+    """Per step, the run with the median wall time; the spread of all runs noted in its check."""
+    out = []
+    for step_rows in zip(*runs):
+        ordered = sorted(step_rows, key=lambda r: r["meter"].seconds)
+        row = dict(ordered[len(ordered) // 2])
+        if len(ordered) > 1:
+            times = ", ".join(f"{r['meter'].seconds:.2f}" for r in step_rows)
+            row["check"] = f"median of {len(ordered)} runs ({times} s); " + row["check"]
+        bad = [r["bad"] for r in step_rows if r.get("bad")]
+        if bad:
+            row["bad"] = bad[0]
+        out.append(row)
+    return out
+
+
 # ------------------------------------------------------------------------------------ baseline
 
 
@@ -482,7 +498,7 @@ def run_references(urls: list[str], concurrency: int, per_host: int, server_pids
     for step in ("first", "unchanged"):
         with Meter(server_pids) as m:
             statuses = asyncio.run(httpx_loop(validators))
-        rows.append({"who": "httpx bare", "step": step, "meter": m, "check": f"statuses={statuses}"})
+        rows.append({"who": "httpx 1 client", "step": step, "meter": m, "check": f"statuses={statuses}"})
 
     try:
         import aiohttp
@@ -508,7 +524,7 @@ def run_references(urls: list[str], concurrency: int, per_host: int, server_pids
     for step in ("first", "unchanged"):
         with Meter(server_pids) as m:
             statuses = asyncio.run(aiohttp_loop(validators))
-        rows.append({"who": "aiohttp bare", "step": step, "meter": m, "check": f"statuses={statuses}"})
+        rows.append({"who": "aiohttp", "step": step, "meter": m, "check": f"statuses={statuses}"})
     return rows
 
 
@@ -516,7 +532,7 @@ def run_references(urls: list[str], concurrency: int, per_host: int, server_pids
 
 
 def table(results: list[tuple[str, dict]], feeds: int) -> str:
-    head = ("variant", "what", "seconds", "feeds/s", "client CPU s", "worker CPU s", "server CPU s", "lo MB", "baseline/monitor", "target")
+    head = ("variant", "what", "seconds", "feeds/s", "client CPU s", "client CPU ms/feed", "worker CPU s", "server CPU s", "lo MB", "baseline/monitor", "target")
     lines = []
     base = {(v, r["step"]): r["meter"].seconds for v, r in results if r["who"] == "baseline"}
     for variant, r in results:
@@ -532,6 +548,7 @@ def table(results: list[tuple[str, dict]], feeds: int) -> str:
             ratio = f"{base[(variant, r['step'])] / m.seconds:.2f}x"
         lines.append((
             variant, f"{r['who']} {r['step']}", f"{m.seconds:.2f}", f"{feeds / m.seconds:,.0f}", f"{m.cpu:.2f}",
+            f"{m.cpu / feeds * 1000:.2f}",
             f"{m.worker_cpu:.2f}" if r["who"] == "monitor" else "-", f"{m.server_cpu:.2f}", f"{m.bytes / 1e6:.1f}",
             ratio, target,
         ))
@@ -549,6 +566,7 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=0, help="fetch.concurrency (default: the config default)")
     ap.add_argument("--per-host", type=int, default=0, help="fetch.per_host (default: the config default)")
     ap.add_argument("--nginx-workers", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="monitor runs per variant, each on a new database (median shown)")
     ap.add_argument("--references", action="store_true", help="add bare httpx and aiohttp rows")
     ap.add_argument("--no-baseline", action="store_true", help="skip the feedparser loops (for quick runs)")
     ap.add_argument("--profile", metavar="PREFIX", help="cProfile monitor's cycles to PREFIX-<variant>-<step>.pstats")
@@ -587,7 +605,8 @@ def main() -> int:
             with server:
                 print(f"\n[{variant}] monitor…", flush=True)
                 args.current_variant = variant
-                rows, info = run_monitor(args, urls, work, server.pids)
+                runs = [run_monitor(args, urls, work, server.pids) for _ in range(args.repeat)]
+                rows, info = median_rows([r for r, _ in runs]), runs[-1][1]
                 infos[variant] = info
                 results += [(variant, r) for r in rows]
                 if args.references:

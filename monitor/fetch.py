@@ -23,6 +23,7 @@ import time
 import zlib
 import ssl
 from collections import OrderedDict, defaultdict
+from http.cookiejar import CookieJar
 from urllib.parse import urlsplit
 
 import httpcore
@@ -172,15 +173,21 @@ class Fetcher:
         self._all = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
         # One client (one connection pool) per host and trust level, made when first needed.
-        # httpcore's pool scans every connection it holds on each request and each answer, so one
-        # pool shared by all hosts costs CPU in proportion to the connections: per-host pools stay
-        # small (at most per_host connections) and keep connections alive between a host's feeds.
+        # httpcore's pool scans every connection it holds on each request and each answer (with a
+        # poll() on each idle socket), so one pool shared by all hosts costs CPU in proportion to
+        # its connections; per-host pools stay small (at most per_host connections) and keep a
+        # host's connections alive between its feeds. The clients of one trust level share one
+        # cookie jar, as the single client of each level did.
         self._clients: dict[tuple[bool, str], httpx.AsyncClient] = {}
+        self._cookies = {False: CookieJar(), True: CookieJar()}
         self._busy: dict[tuple[bool, str], int] = defaultdict(int)
-        # Clients with no request in flight, least recently used first; past this many, the oldest
-        # is closed, so idle keep-alive connections stay bounded however many hosts a cycle visits.
-        self._idle: OrderedDict[tuple[bool, str], None] = OrderedDict()
-        self._max_idle = max(1, settings.concurrency // max(1, settings.per_host))
+        self._peak: dict[tuple[bool, str], int] = defaultdict(int)  # most requests it had at once
+        # Clients with no request in flight, least recently used first, with the connections each
+        # may keep open (its peak). Past the budget the oldest is closed, so idle keep-alive
+        # sockets stay below 2 x concurrency however many hosts a cycle visits.
+        self._idle: OrderedDict[tuple[bool, str], int] = OrderedDict()
+        self._idle_sockets = 0
+        self._idle_budget = 2 * settings.concurrency
         self.requests = 0
 
     def _client(self, *, public_only: bool) -> httpx.AsyncClient:
@@ -197,6 +204,7 @@ class Fetcher:
         return httpx.AsyncClient(
             transport=transport,
             headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            cookies=self._cookies[public_only],
             follow_redirects=True,
             max_redirects=self.settings.max_redirects,
             trust_env=False,
@@ -206,8 +214,10 @@ class Fetcher:
         client = self._clients.get(key)
         if client is None:
             client = self._clients[key] = self._client(public_only=key[0])
+        if key in self._idle:
+            self._idle_sockets -= self._idle.pop(key)
         self._busy[key] += 1
-        self._idle.pop(key, None)
+        self._peak[key] = max(self._peak[key], self._busy[key])
         return client
 
     async def _release(self, key: tuple[bool, str]) -> None:
@@ -215,9 +225,12 @@ class Fetcher:
         if self._busy[key]:
             return
         del self._busy[key]
-        self._idle[key] = None
-        while len(self._idle) > self._max_idle:
-            oldest, _ = self._idle.popitem(last=False)
+        self._idle[key] = self._peak[key]
+        self._idle_sockets += self._peak[key]
+        while self._idle_sockets > self._idle_budget and len(self._idle) > 1:
+            oldest, sockets = self._idle.popitem(last=False)
+            self._idle_sockets -= sockets
+            del self._peak[oldest]
             client = self._clients.pop(oldest)
             try:
                 await client.aclose()
@@ -233,6 +246,7 @@ class Fetcher:
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         self._idle.clear()
+        self._idle_sockets = 0
         for client in clients:
             await client.aclose()
 

@@ -104,17 +104,20 @@ def inflections(word: str) -> frozenset[str]:
     if not _CYRILLIC.search(folded):
         return frozenset({folded})
     lower = word.casefold().replace("’", "'").replace("ʼ", "'")
+    parses = [p for analyzer in _analyzers() for p in analyzer.parse(lower)]
+    known = [p for p in parses if p.is_known]  # the other language's analyzer only guesses
+    chosen = [p for p in known if fold(p.normal_form) == folded]
+    if not chosen:
+        # Not a dictionary form itself: a feminine or neuter adjective (Сумская, Київська) or an
+        # inflected word. Take the dictionary words it is a nominative of; for a word no dictionary
+        # knows (a small town), the guesser's most likely reading.
+        chosen = [p for p in known if "nomn" in p.tag]
+    if not chosen and parses:
+        lemma = [p for p in parses if fold(p.normal_form) == folded]
+        chosen = [max(lemma or parses, key=lambda p: p.score)]
     forms = {folded}
-    candidates = []
-    for analyzer in _analyzers():
-        for parse in analyzer.parse(lower):
-            if fold(parse.normal_form) == folded:
-                forms.update(fold(f.word) for f in parse.lexeme)
-            else:
-                candidates.append(parse)
-    if len(forms) == 1 and candidates:
-        best = max(candidates, key=lambda p: p.score)
-        forms.update(fold(f.word) for f in best.lexeme)
+    for parse in chosen:
+        forms.update(fold(f.word) for f in parse.lexeme)
     return frozenset(forms)
 
 
@@ -152,6 +155,10 @@ class TermIndex:
             for form in ({text} if exact else inflections(raw)):
                 self._forms.setdefault(form, []).append(wid)
         return wid
+
+    def lookup(self, form: str) -> list[int]:
+        """The word matchers a folded form matches."""
+        return self._lookup(form)
 
     def _lookup(self, form: str) -> list[int]:
         found = self._forms.get(form, [])

@@ -54,6 +54,13 @@ class _Name:
     ids: tuple[int, ...]
     cues: frozenset[int]  # word-matcher ids whose nearness cancels this name
     window: int
+    coordinated: bool = False  # "Курській і Брянській областях": the noun comes after another name
+
+
+# "<adjective> <region noun>" names also match when coordinated: у Курській і Брянській областях,
+# in the Sumy and Kharkiv regions.
+REGION_NOUNS = {"область", "oblast", "region", "regions", "oblasts", "край", "province"}
+CONJUNCTIONS = {"и", "і", "й", "та", "and", "or", "или", "або", "чи"}
 
 
 class Gazetteer:
@@ -90,12 +97,18 @@ class Gazetteer:
             if key in names and names[key].via == CORE:
                 continue
             names[key] = _Name(code, via, alias, ids, cue_ids, window)
+        if len(words) == 2 and fold(words[1]) in REGION_NOUNS:
+            ids = (self.index.add(words[0]), self.index.add(words[1]))
+            names[(code, ids, "coordinated")] = _Name(code, via, alias, ids, cue_ids, window, coordinated=True)
 
     def tag(self, title: str, text: str, tokens: dict[str, Tokens] | None = None) -> list[PlaceHit]:
         """Every region named in title or text, once per occurrence (longest names first)."""
         tokens = tokens or {"title": tokenize(title or ""), "text": tokenize(text or "")}
         hits: list[PlaceHit] = []
-        for field, toks in tokens.items():
+        kept: set[_Name] = set()
+        cancelled: set[_Name] = set()
+        for field in ("text", "title"):  # the text first: it says what an ambiguous title word means
+            toks = tokens[field]
             found = self.index.find(toks)
             at = {wid: set(positions) for wid, positions in found.items()}
             candidates: list[PlaceHit] = []
@@ -103,16 +116,32 @@ class Gazetteer:
                 for name in self._by_first.get(wid, ()):
                     rest = name.ids[1:]
                     for p in positions:
-                        if not all(p + k in at.get(other, ()) for k, other in enumerate(rest, start=1)):
+                        if name.coordinated:
+                            # adjective, a conjunction, another name, then the region noun
+                            if p + 1 >= len(toks) or toks.words[p + 1] not in CONJUNCTIONS:
+                                continue
+                            if not any(p + k in at.get(rest[0], ()) for k in (3, 4)):
+                                continue
+                        elif not all(p + k in at.get(other, ()) for k, other in enumerate(rest, start=1)):
                             continue
                         if not toks.capitalised(p):
                             continue
+                        if not rest and "-" in toks.words[p] and not self._whole(name, toks.words[p]):
+                            continue  # Белгород inside Белгород-Днестровский is not Belgorod
                         last = p + len(rest)
-                        if name.cues and any(p - name.window <= q <= last + name.window for cue in name.cues for q in at.get(cue, ())):
-                            continue
+                        if name.cues:
+                            near = any(p - name.window <= q <= last + name.window for cue in name.cues for q in at.get(cue, ()))
+                            # A title is too short for cues: it follows what the text decided.
+                            if near or (field == "title" and name in cancelled and name not in kept):
+                                cancelled.add(name)
+                                continue
+                            kept.add(name)
                         candidates.append(PlaceHit(name.code, name.via, name.text, field, p, last))
             hits.extend(_longest(candidates))
         return hits
+
+    def _whole(self, name: _Name, word: str) -> bool:
+        return name.ids[0] in self.index.lookup(word) or name.ids[0] in self.index.lookup(word.replace("-", ""))
 
     def codes(self, title: str, text: str, tokens: dict[str, Tokens] | None = None) -> list[str]:
         """The regions named, once each, in order of first mention."""

@@ -1,0 +1,89 @@
+"""Place tagging: ISO 3166-2 codes from names in three languages, every case, and the traps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import REPO, SHARED
+from monitor.places import load_gazetteer
+
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    return load_gazetteer()
+
+
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        ("Air defence was active over Kyiv Oblast overnight.", ["UA-32"]),  # the longest name wins
+        ("Explosions were heard in Kyiv.", ["UA-30"]),
+        ("У Києві та на Київщині лунали вибухи.", ["UA-30", "UA-32"]),
+        ("В Киевской области сбиты дроны.", ["UA-32"]),
+        ("Росіяни вдарили по Харкову.", ["UA-63"]),
+        ("Обстріл під Харковом.", ["UA-63"]),
+        ("В Харькове прозвучали взрывы.", ["UA-63"]),
+        ("The Kharkov metro sheltered thousands.", ["UA-63"]),
+        ("У Запорізькій області евакуюють дітей.", ["UA-23"]),
+        ("Inspectors visited Zaporizhzhia.", ["UA-23"]),
+        ("На Донеччині тривають бої.", ["UA-14"]),
+        ("Shelling in Nikolaev and Kherson.", ["UA-48", "UA-65"]),
+        ("Курской и Брянской областях объявили тревогу.", ["RU-KRS", "RU-BRY"]),
+        ("Debris fell in the Belgorod region.", ["RU-BEL"]),
+        ("Fighting near Pokrovsk and Vovchansk.", ["UA-14", "UA-63"]),  # towns: settlements
+        # traps
+        ("Хворий харкає кров'ю вже тиждень.", []),  # харкати, to cough
+        ("Наступного року бюджет зросте.", []),
+        ("Уряд виділив великі суми на відновлення.", []),  # суми, sums of money
+        ("Поле було рівне, як стіл.", []),  # рівне, flat
+        ("Troops dug in on the left bank of the Dnipro.", []),  # the river, not the city
+        ("Drones hit Dnipro overnight.", ["UA-12"]),
+        ("Odessa, Texas, hosted a rodeo.", []),
+        ("A statue of Bohdan Khmelnytsky stands in the square.", []),
+        ("Вибух у Білгороді-Дністровському.", ["UA-51"]),  # not Belgorod
+    ],
+)
+def test_places(gazetteer, text, codes):
+    assert gazetteer.codes("", text) == codes
+
+
+def test_title_follows_what_the_text_says(gazetteer):
+    assert gazetteer.codes("Kursk anniversary", "Relatives remembered the Kursk submarine that sank in 2000.") == []
+    assert gazetteer.codes("Kursk", "Drones attacked Kursk overnight.") == ["RU-KRS"]
+
+
+def test_every_region_is_listed(gazetteer):
+    codes = {p.code for p in gazetteer.places}
+    ukraine = {f"UA-{n:02d}" for n in (5, 7, 9, 12, 14, 18, 21, 23, 26, 30, 32, 35, 40, 43, 46, 48, 51, 53, 56, 59, 61, 63, 65, 68, 71, 74, 77)}
+    assert codes == ukraine | {"RU-KRS", "RU-BEL", "RU-BRY"}
+    assert all(p.name_en and p.name_uk and p.name_ru for p in gazetteer.places)
+
+
+def score(gazetteer, path):
+    predicted = correct = core_hits = core_total = settlement_hits = settlement_total = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        got = set(gazetteer.codes(case["title"], case["text"]))
+        core, towns = set(case["places"]), set(case.get("settlements", []))
+        # A region reached through a town is right when the label lists it under settlements.
+        predicted, correct = predicted + len(got), correct + len(got & (core | towns))
+        core_hits, core_total = core_hits + len(got & core), core_total + len(core)
+        settlement_hits, settlement_total = settlement_hits + len(got & towns), settlement_total + len(towns)
+    return correct / predicted, core_hits / core_total, settlement_hits / max(1, settlement_total)
+
+
+def test_places_on_the_dev_set(gazetteer):
+    path = SHARED / "eval" / "match_dev.jsonl"
+    if not path.exists():
+        pytest.skip("no ../shared/eval")
+    precision, recall, settlements = score(gazetteer, path)
+    print(f"dev: precision {precision:.3f}, core recall {recall:.3f}, settlement recall {settlements:.3f}")
+    assert precision >= 0.97 and recall >= 0.95 and settlements >= 0.9
+
+
+def test_places_on_the_held_out_set(gazetteer):
+    precision, recall, settlements = score(gazetteer, REPO / "tests" / "data" / "match_heldout.jsonl")
+    print(f"held-out: precision {precision:.3f}, core recall {recall:.3f}, settlement recall {settlements:.3f}")
+    assert precision >= 0.95 and recall >= 0.95 and settlements >= 0.9

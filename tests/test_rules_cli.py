@@ -1,0 +1,126 @@
+"""`monitor rules check`, `monitor rules test` and `monitor rematch`, as an analyst uses them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from click.testing import CliRunner
+
+from conftest import REPO, wait_for, write_config
+from monitor.cli import cli
+from monitor.model import Article, PollResult
+from monitor.store import Store
+from monitor.daemon import utcnow
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def test_rules_check_ok():
+    result = invoke("rules", "check", "--rules", str(REPO / "rules"))
+    assert result.exit_code == 0 and "ok (" in result.output
+
+
+def test_rules_check_shows_file_line_column_and_caret(tmp_path):
+    (tmp_path / "bad.yaml").write_text("name: bad\ndescription: x\nquery: (drone OR missile) NEAR/3\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["rules", "check", "--rules", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == f"monitor: {tmp_path / 'bad.yaml'}:3:29: the query ends too early"
+    assert lines[1] == "(drone OR missile) NEAR/3"
+    assert lines[2] == " " * 28 + "^"
+
+
+def test_rules_test_explains(tmp_path):
+    source = tmp_path / "article.txt"
+    source.write_text("Russian offensive near Vovchansk\nTroops pressed on towards Kharkiv as a ceasefire "
+                      "proposal was rejected.", encoding="utf-8")
+    result = invoke("rules", "test", "--rules", str(REPO / "rules"), str(source))
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "offensive in title" in out and "ceasefire in text" in out
+    assert "UA-63" in out and '"Kharkiv"' in out and '"Vovchansk"' in out
+
+
+def test_rules_test_reads_stdin():
+    result = invoke("rules", "test", "--rules", str(REPO / "rules"), "-", input="Перемир'я\nСторони погодили перемир’я в Херсоні.")
+    assert result.exit_code == 0 and "ceasefire" in result.output and "UA-65" in result.output
+
+
+def test_rules_test_jsonl(tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
+        {"id": "a", "title": "Наступ на Покровськ", "text": "Бої тривають.", "lang": "uk"},
+        {"id": "b", "title": "Quarterback praises offensive line", "text": "A good win."},
+    ]), encoding="utf-8")
+    result = invoke("rules", "test", "--rules", str(REPO / "rules"), "--jsonl", str(cases))
+    assert result.exit_code == 0
+    lines = [json.loads(l) for l in result.output.splitlines()]
+    assert lines == [{"id": "a", "rules": ["offensive"], "places": ["UA-14"]}, {"id": "b", "rules": [], "places": []}]
+
+
+def _archive(tmp_path, n: int):
+    config = write_config(tmp_path, [{"url": "https://example.org/feed.xml", "name": "f"}])
+    with Store(tmp_path / "archive.db") as store:
+        store.sync_feeds([], utcnow())
+        store.db.execute("INSERT INTO feeds (name, url) VALUES ('f', 'https://example.org/feed.xml')")
+        titles = ["Ceasefire talks in Kherson", "Наступ на Харків", "Weather", "Перемирие в Запорожье"]
+        batch = [Article(url=f"https://example.org/{i}", link=None, guid=str(i), feed="f", title=titles[i % 4],
+                         text="Officials spoke. " * 20) for i in range(n)]
+        store.save_poll(PollResult(feed="f", status=200, articles=batch, next_poll="x"), utcnow())
+    return config
+
+
+def test_rematch_tags_the_archive(tmp_path):
+    config = _archive(tmp_path, 40)
+    result = invoke("--config", str(config), "rematch", "--batch", "7")
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        rules = dict(conn.execute("SELECT rule, count(*) FROM matches GROUP BY rule"))
+        places = dict(conn.execute("SELECT place, count(*) FROM article_places GROUP BY place"))
+        jobs = conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    assert rules == {"ceasefire": 20, "offensive": 10}
+    assert places == {"UA-65": 10, "UA-63": 10, "UA-23": 10}
+    assert jobs == 0  # finished jobs leave nothing behind
+
+
+def test_rematch_unknown_rule(tmp_path):
+    config = _archive(tmp_path, 2)
+    result = CliRunner().invoke(cli, ["--config", str(config), "rematch", "--rule", "nope"])
+    assert result.exit_code == 2 and "no rule named 'nope'" in result.output
+
+
+def test_rematch_interrupted_then_resumed(tmp_path):
+    config = _archive(tmp_path, 3000)
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "rematch", "--batch", "50"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def progressed():
+        with sqlite3.connect(tmp_path / "archive.db", timeout=10) as conn:
+            row = conn.execute("SELECT done FROM jobs WHERE name='rematch'").fetchone()
+        return bool(row and 0 < row[0])
+
+    assert wait_for(progressed, timeout=60, step=0.02)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        done, last_id = conn.execute("SELECT done, last_id FROM jobs").fetchone()
+        tagged = conn.execute("SELECT count(DISTINCT article_id), max(article_id) FROM article_places").fetchone()
+    assert 0 < done < 3000 and done == last_id  # ids run 1..3000: the batches done are the first ids
+    # Exactly the committed batches are tagged: every place-bearing article up to last_id, none after.
+    assert tagged == (sum(1 for i in range(1, last_id + 1) if (i - 1) % 4 != 2), max(i for i in range(1, last_id + 1) if (i - 1) % 4 != 2))
+    resumed = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "rematch", "--batch", "50"],
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming: {done:,} of 3,000 articles were done" in resumed.stderr
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        assert conn.execute("SELECT count(*) FROM matches").fetchone()[0] == 2250
+        assert conn.execute("SELECT count(DISTINCT article_id) FROM article_places").fetchone()[0] == 2250
