@@ -566,6 +566,8 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=0, help="fetch.concurrency (default: the config default)")
     ap.add_argument("--per-host", type=int, default=0, help="fetch.per_host (default: the config default)")
     ap.add_argument("--nginx-workers", type=int, default=1)
+    ap.add_argument("--order", choices=("interleaved", "grouped"), default="interleaved",
+                    help="feed list order: hosts in turn (default), or each host's feeds together")
     ap.add_argument("--repeat", type=int, default=3, help="monitor runs per variant, each on a new database (median shown)")
     ap.add_argument("--references", action="store_true", help="add bare httpx and aiohttp rows")
     ap.add_argument("--no-baseline", action="store_true", help="skip the feedparser loops (for quick runs)")
@@ -593,7 +595,9 @@ def main() -> int:
         body_bytes = sum((site / f"host_{k}" / p.lstrip("/")).stat().st_size for k, p in layout)
         port = free_port(addrs)
         urls = [f"http://{addrs[k]}:{port}{p}" for k, p in layout]
-        print(f"{args.feeds} feeds from {len(sources)} corpus files over {hosts} hosts "
+        if args.order == "grouped":  # as a config lists an outlet's feeds together
+            urls = [urls[i] for i in sorted(range(len(urls)), key=lambda i: (layout[i][0], i))]
+        print(f"{args.feeds} feeds ({args.order}) from {len(sources)} corpus files over {hosts} hosts "
               f"({addrs[0]} … {addrs[-1]}, port {port}); {body_bytes / 1e6:.1f} MB of files per full cycle")
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; nginx: {nginx or '-'} "
               f"({args.nginx_workers} worker process(es)); delayed: bench/slowserve.py, {args.delay_ms:g} ms per answer")

@@ -28,6 +28,7 @@ from .dedup import canonical_url
 from .errors import ExtractError, FeedError, FetchError, ParseError
 from .fetch import PAGE_ACCEPT, Fetcher
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
+from .places import Gazetteer, load_gazetteer
 from .rules import RuleSet
 from .store import Store, iso
 from .workers import TaskFailed, Workers
@@ -78,10 +79,12 @@ def _round_robin_by_host(feeds: Iterable[FeedConfig]) -> list[FeedConfig]:
 class Monitor:
     """One configured monitor: store, rules, fetcher and workers, and the cycle over them."""
 
-    def __init__(self, config: Config, store: Store, rules: RuleSet, workers: Workers, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, config: Config, store: Store, rules: RuleSet, workers: Workers,
+                 clock: Callable[[], datetime] = utcnow, gazetteer: Gazetteer | None = None):
         self.config = config
         self.store = store
         self.rules = rules
+        self.gazetteer = gazetteer or load_gazetteer()
         self.workers = workers
         self.clock = clock
         self.stopping = asyncio.Event()
@@ -252,7 +255,9 @@ class Monitor:
                 article.lang = extracted.lang
         if article.lang is None and article.text:
             article.lang = extract_stage.language(article.text)
-        article.matches = rules_stage.match(self.rules, title=article.title, text=article.text, lang=article.lang, feed=feed.name)
+        article.matches, article.places = rules_stage.tag(
+            self.rules, self.gazetteer, title=article.title, text=article.text, lang=article.lang, feed=feed.name
+        )
         return article
 
     async def _page(self, fetcher: Fetcher, feed: FeedConfig, link: str, allow_private: bool) -> Extracted:
@@ -303,8 +308,9 @@ class Monitor:
         log.info("daemon stopped")
 
     def sync(self) -> None:
-        """Bring the feeds table in line with the config (new feeds are due at once)."""
+        """Bring the feeds and places tables in line with the config and the gazetteer."""
         self.store.sync_feeds(self.config.feeds, self.clock())
+        self.store.sync_places(self.gazetteer.places)
 
     async def run_once(self) -> CycleStats:
         """Every configured feed polled once, due or not."""

@@ -23,7 +23,7 @@ def invoke(*args):
 def test_check_ok(tmp_path):
     config = write_config(tmp_path, [{"url": "https://example.org/feed.xml"}])
     result = invoke("--config", str(config), "check")
-    assert result.exit_code == 0 and "ok (1 feeds, 2 rules" in result.output
+    assert result.exit_code == 0 and "ok (1 feeds, 7 rules" in result.output
 
 
 def test_check_bad_config_exits_2_naming_file_line_key(tmp_path):
@@ -97,6 +97,9 @@ def test_demo_runs_offline(tmp_path):
         rules = dict(conn.execute("SELECT rule, count(*) FROM matches GROUP BY rule").fetchall())
         sources = dict(conn.execute("SELECT text_source, count(*) FROM articles GROUP BY text_source").fetchall())
         cyrillic = conn.execute("SELECT count(*) FROM articles WHERE url LIKE '%cp1251%' AND text LIKE '%перемири%'").fetchone()[0]
-    assert rules == {"ceasefire": 3, "offensive": 2}
+        kherson = conn.execute("SELECT group_concat(place) FROM article_places JOIN articles ON id = article_id "
+                               "WHERE title LIKE 'Херсон%'").fetchone()[0]
+    assert rules["ceasefire"] == 3 and rules["offensive"] == 2 and rules["energy-attacks"] >= 1
     assert sources == {"page": 8, "feed": 1}  # the one page that 404s keeps its feed summary
     assert cyrillic == 1  # the windows-1251 page came out as Cyrillic
+    assert kherson == "UA-65"

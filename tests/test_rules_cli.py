@@ -32,9 +32,9 @@ def test_rules_check_shows_file_line_column_and_caret(tmp_path):
     result = CliRunner().invoke(cli, ["rules", "check", "--rules", str(tmp_path)])
     assert result.exit_code == 2
     lines = result.output.splitlines()
-    assert lines[0] == f"monitor: {tmp_path / 'bad.yaml'}:3:29: the query ends too early"
+    assert lines[0] == f"monitor: {tmp_path / 'bad.yaml'}:3:26: the query ends too early"
     assert lines[1] == "(drone OR missile) NEAR/3"
-    assert lines[2] == " " * 28 + "^"
+    assert lines[2] == " " * 25 + "^"
 
 
 def test_rules_test_explains(tmp_path):

