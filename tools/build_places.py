@@ -379,7 +379,7 @@ TOWNS: list[tuple[str, list[str], list[str], list[str]]] = [
     ("UA-23", ["Kamianka-Dniprovska", "Kamenka-Dneprovskaya"], ["Кам'янка-Дніпровська"], ["Каменка-Днепровская"]),
     ("UA-23", ["Dniprorudne", "Dneprorudnoye"], ["Дніпрорудне"], ["Днепрорудное"]),
     # DniproHES, the dam in Zaporizhzhia city
-    ("UA-23", ["DniproHES", "Dnieper Hydroelectric Station"], ["ДніпроГЕС"], ["Днепрогэс", "ДнепроГЭС"]),
+    ("UA-23", ["DniproHES", "Dnipro HPP", "Dnieper Hydroelectric Station"], ["ДніпроГЕС"], ["Днепрогэс", "ДнепроГЭС"]),
     ("UA-23", ["Mykhailivka"], [], []),
     ("UA-23", ["Piatykhatky"], [], []),
     ("UA-23", ["Nesteriianka"], ["Нестерянка"], ["Нестерянка"]),
@@ -728,8 +728,9 @@ CENTRE_CUES: dict[str, tuple[list[str], int, str, str | None]] = {
     "UA-68": (HETMAN_CUES, 3,
               "Khmelnytskyi the city (UA-68), not Bohdan Khmelnytsky the 17th-century hetman (nor the order "
               "and the places named after him with his first name)", None),
-    # window 6: "Donetsk, a small town in Russia's Rostov region"
-    "UA-14": (["Rostov", "Ростов", "Ростовський", "Ростовский"], 6,
+    # window 6: "Donetsk, a small town in Russia's Rostov region". In Ukrainian and Russian only the
+    # adjective ("Донецк Ростовской области"): "из Ростова в Донецк" is the Ukrainian Donetsk.
+    "UA-14": (["Rostov", "Ростовський", "Ростовский"], 6,
               "Donetsk, Ukraine (UA-14), not Donetsk in Russia's Rostov Oblast (outside our regions)", None),
     "RU-KRS": (["submarine", "подводная", "лодка", "подлодка", "АПЛ", "субмарина", "підводний", "човен"], 3,
                "Kursk (RU-KRS), not the submarine Kursk lost in 2000", None),
