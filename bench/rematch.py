@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`monitor rematch` over a 100,000-article archive: throughput, interruption and resumption.
 
-    python bench/rematch.py [--articles 100000] [--interrupt-after 20]
+    python bench/rematch.py [--articles 100000] [--interrupt-after 3]
 
 Builds an archive in a temporary folder from the corpus (feed entries and full article bodies,
 cycled to the count, each with its own URL), then runs the real command, `monitor rematch`, in a
@@ -66,7 +66,7 @@ def build(folder: Path, count: int) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--interrupt-after", type=float, default=20.0)
+    parser.add_argument("--interrupt-after", type=float, default=3.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

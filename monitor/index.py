@@ -104,7 +104,8 @@ def inflections(word: str) -> frozenset[str]:
     if not _CYRILLIC.search(folded):
         return frozenset({folded})
     lower = word.casefold().replace("’", "'").replace("ʼ", "'")
-    parses = [p for analyzer in _analyzers() for p in analyzer.parse(lower)]
+    by_language = [analyzer.parse(lower) for analyzer in _analyzers()]
+    parses = [p for readings in by_language for p in readings]
     known = [p for p in parses if p.is_known]  # the other language's analyzer only guesses
     chosen = [p for p in known if fold(p.normal_form) == folded]
     if not chosen:
@@ -113,8 +114,20 @@ def inflections(word: str) -> frozenset[str]:
         # knows (a small town), the guesser's most likely reading.
         chosen = [p for p in known if "nomn" in p.tag]
     if not chosen and parses:
-        lemma = [p for p in parses if fold(p.normal_form) == folded]
-        chosen = [max(lemma or parses, key=lambda p: p.score)]
+        # No dictionary knows it: each language's best guess that takes it as a dictionary form
+        # (Белгородчина: на Белгородчине and на Бєлгородчині), or the single best reading.
+        for readings in by_language:
+            lemma = [p for p in readings if fold(p.normal_form) == folded]
+            if lemma:
+                chosen.append(max(lemma, key=lambda p: p.score))
+        chosen = chosen or [max(parses, key=lambda p: p.score)]
+    elif any(p in chosen for p in parses):
+        # A word one language knows and the other writes the same way (Сумщина, Курщина are used in
+        # Russian text too) also gets the other language's endings: на Сумщине as well as на Сумщині.
+        for readings in by_language:
+            guesses = [p for p in readings if fold(p.normal_form) == folded]
+            if guesses and not any(p.is_known for p in readings):
+                chosen.append(max(guesses, key=lambda p: p.score))
     forms = {folded}
     for parse in chosen:
         forms.update(fold(f.word) for f in parse.lexeme)

@@ -111,16 +111,14 @@ class Gazetteer:
             toks = tokens[field]
             found = self.index.find(toks)
             at = {wid: set(positions) for wid, positions in found.items()}
+            adjectives = {p for wid in found for n in self._by_first.get(wid, ()) if n.coordinated for p in found[wid]}
             candidates: list[PlaceHit] = []
             for wid, positions in found.items():
                 for name in self._by_first.get(wid, ()):
                     rest = name.ids[1:]
                     for p in positions:
                         if name.coordinated:
-                            # adjective, a conjunction, another name, then the region noun
-                            if p + 1 >= len(toks) or toks.words[p + 1] not in CONJUNCTIONS:
-                                continue
-                            if not any(p + k in at.get(rest[0], ()) for k in (3, 4)):
+                            if not _coordinated(p, rest[0], toks, at, adjectives):
                                 continue
                         elif not all(p + k in at.get(other, ()) for k, other in enumerate(rest, start=1)):
                             continue
@@ -149,6 +147,17 @@ class Gazetteer:
         for hit in sorted(self.tag(title, text, tokens), key=lambda h: (h.field != "title", h.start)):
             seen.setdefault(hit.code)
         return list(seen)
+
+
+def _coordinated(p: int, noun: int, toks: Tokens, at: dict[int, set[int]], adjectives: set[int]) -> bool:
+    """Adjective at p, then other region adjectives and conjunctions, then the region noun:
+    у Сумській, Харківській та Чернігівській областях."""
+    for q in range(p + 1, min(len(toks), p + 8)):
+        if q in at.get(noun, ()):
+            return q > p + 1
+        if toks.words[q] not in CONJUNCTIONS and q not in adjectives:
+            return False
+    return False
 
 
 def _longest(candidates: list[PlaceHit]) -> list[PlaceHit]:

@@ -31,6 +31,8 @@ def gazetteer():
         ("На Донеччині тривають бої.", ["UA-14"]),
         ("Shelling in Nikolaev and Kherson.", ["UA-48", "UA-65"]),
         ("Курской и Брянской областях объявили тревогу.", ["RU-KRS", "RU-BRY"]),
+        ("У Сумській, Харківській та Чернігівській областях оголошено тривогу.", ["UA-59", "UA-63", "UA-74"]),
+        ("На Сумщине и Белгородчине звучали сирены.", ["UA-59", "RU-BEL"]),  # Ukrainian-style names, Russian endings
         ("Debris fell in the Belgorod region.", ["RU-BEL"]),
         ("Fighting near Pokrovsk and Vovchansk.", ["UA-14", "UA-63"]),  # towns: settlements
         # traps
