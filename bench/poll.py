@@ -3,11 +3,19 @@
 
     python3 bench/poll.py [--feeds 1000] [--hosts 100] [--delay-ms 100] [--variants instant,delayed]
                           [--concurrency C] [--per-host P] [--nginx-workers 1] [--references]
+                          [--order interleaved|grouped] [--repeat 3] [--no-baseline] [--profile P]
+
+Needs Debian's nginx (`apt-get update && apt-get install -y nginx-light`) for the instant variant;
+aiohttp only for the optional --references rows. Takes about 8 minutes at the defaults, most of it
+the sequential baseline against the delayed server (1,000 x 100 ms, twice).
 
 The feeds: the real RSS, Atom and JSON Feed files of $MONITOR_SHARED/corpus/feeds/real (those that
 INDEX.json lists with n_items > 0), cycled to make --feeds files, written to a temp dir as
 host_<k>/feed_<j>.<ext> and spread over --hosts loopback addresses, 127.0.0.2, 127.0.0.3, … (all of
 127.0.0.0/8 answers on Linux), --feeds/--hosts feeds each, all on one port. Only loopback traffic.
+The feed list takes the hosts in turn (feed i on host i mod H); --order grouped lists each host's
+feeds together instead, as a config listing an outlet's feeds would (monitor polls hosts in turn
+whatever the order; the sequential baseline does not care).
 Cycled copies are byte-identical, so their items share GUIDs and URLs: monitor parses every copy but
 stores each article once (its cross-feed dedup), which is why the article count is that of the corpus.
 
@@ -16,7 +24,8 @@ The two variants, each timed in the same run:
 - instant: nginx from Debian (nginx-light or nginx) serves the files, from a private instance with a
   generated config in the temp dir (`daemon off`, run as our child; pid, error log and temp paths in
   the temp dir; access_log off; etag on; keep-alive; --nginx-workers worker processes, default 1:
-  on a 2-core machine the client needs the other core, and 1 was measured as fast as 2 here).
+  on a 2-core machine the client needs the cores, and nginx spends about 0.04 s of CPU on a whole
+  cycle of 1,000 answers, so a second worker changed nothing measurable).
 - delayed: every answer comes --delay-ms (100) after its request, as a far-away server's would.
   nginx cannot delay an answer, and `tc qdisc add dev lo root netem delay 50ms` (which would delay
   all loopback traffic, a fair handicap for both sides) is refused in this sandbox: no sch_netem.
@@ -41,18 +50,27 @@ For each variant:
   (4) baseline, unchanged: the loop again with the etag= and modified= feedparser returned (304s).
 
 The worker pool is started and py3langid's model loaded before (1) (the daemon does both once, at
-start; the time it takes is printed as "warm-up"). The table gives, per step: wall seconds, feeds/s,
+start; the time it takes is printed as "warm-up"), in the one event loop that then runs (1) and (2),
+as in the daemon. Steps (1) and (2) are run --repeat times (3), each time on a new database; the
+table shows the run with the median time of each step, and the line above it every run's time
+(this machine is shared: a busy neighbour shows up as one slow run). The table gives, per step:
+wall seconds, feeds/s,
 CPU seconds of this process (the client: the event loop, httpx, sqlite; for the baseline also the
-parsing), CPU seconds of the parse workers, CPU seconds of the server process(es), bytes through the
-loopback interface (requests, answers and TCP overhead, from /proc/net/dev; the files alone are
-printed above the table), and the baseline's time divided by monitor's with the target next to it:
+parsing), also per feed, CPU seconds of the parse workers (live ones from /proc, replaced ones from
+RUSAGE_CHILDREN), CPU seconds of the server process(es), bytes through the loopback interface
+(requests, answers and TCP overhead, from /proc/net/dev: that counter is the whole machine's, so
+other loopback traffic at the same time is counted too; the size of the files, the bodies of one
+full cycle, is printed above the table), and the baseline's time divided by monitor's with the
+target next to it:
 
   delayed: first cycle >= 10x faster than the baseline, unchanged cycle >= 50x faster;
   instant: first cycle >= 3x faster, unchanged cycle within 2x of the baseline (ratio >= 0.5x).
 
 --references adds rows for bare clients doing only the HTTP part (same URLs, same concurrency and
-per-host limits, the body read and dropped): httpx.AsyncClient and, if installed, aiohttp. They show
-what the transport costs apart from monitor.
+per-host limits, the body read and dropped): one httpx.AsyncClient used the plain way (one pool for
+every host), and, if installed, aiohttp. They show what the transport costs apart from monitor.
+
+--profile PREFIX writes a cProfile of monitor's cycles (this process only) per variant and step.
 
 The script must be run as a program (the workers use the spawn start method).
 """

@@ -26,7 +26,21 @@ class TaskFailed(Exception):
     """The task was killed (deadline) or its worker died; the message says which."""
 
 
+def _die_with_parent() -> None:
+    """Linux: a worker whose daemon was killed (SIGKILL, OOM) dies too, instead of living on."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call
+        os._exit(0)
+
+
 def _init_worker(memory_limit: int) -> None:
+    _die_with_parent()
     # One BLAS thread: the language detector's numpy must not reserve memory per core.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if memory_limit:

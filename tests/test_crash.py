@@ -56,6 +56,26 @@ def monitor(config, *args, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kw)
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def snapshot(db) -> tuple[str, list[str]]:
     with sqlite3.connect(db) as conn:
         ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -78,8 +98,11 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
                 publish(server, f, published)
             proc = monitor(config, "run")
             time.sleep(rng.uniform(0.5, 4.0))
+            workers = children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
+            # The extraction workers die with the daemon instead of living on as orphans.
+            assert wait_for(lambda: not any(alive(w) for w in workers), timeout=15), "orphaned workers"
             if not db.exists():
                 continue
             ok, urls = snapshot(db)
