@@ -19,6 +19,7 @@ the parse time and we keep plain text only. Item links are still resolved agains
 from __future__ import annotations
 
 import calendar
+import email.utils
 import hashlib
 import io
 import json
@@ -28,6 +29,7 @@ from datetime import datetime, timezone
 from urllib.parse import urljoin
 
 import feedparser
+from lxml import etree
 
 from .errors import ParseError
 from .model import Item, ParsedFeed
@@ -122,6 +124,9 @@ def _prepare_xml(body: bytes, content_type: str) -> tuple[bytes, str]:
 
 def _parse_xml(body: bytes, url: str, content_type: str, feed: str) -> ParsedFeed:
     data, content_type = _prepare_xml(body, content_type)
+    quick = _quick(data, url, content_type)
+    if quick is not None:
+        return quick
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = feedparser.parse(
@@ -175,6 +180,128 @@ def _first_alternate(entry) -> str | None:
         if link.get("rel", "alternate") == "alternate" and link.get("href"):
             return link["href"]
     return None
+
+
+# ------------------------------------------------------------------------ the quick path (lxml)
+#
+# feedparser spends about 10 ms of CPU on a typical news feed, which made parsing the bottleneck of a
+# first cycle. Most feeds are plain, well-formed RSS 2.0 or Atom 1.0: those are read here with lxml
+# in a tenth of the time, giving the same items (tests/test_parse_paths.py checks it on every corpus
+# feed). Anything else — not well-formed, another format, xml:base, an HTTP charset that contradicts
+# the document, a date we cannot read — goes to feedparser, which knows every quirk.
+
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_QUICK_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False)
+
+
+class _NotQuick(Exception):
+    """This feed needs feedparser."""
+
+
+def _quick(data: bytes, url: str, content_type: str) -> ParsedFeed | None:
+    if b"xml:base" in data:
+        return None
+    declared = _XML_DECL.match(data)
+    header = charset_of(content_type)
+    if header and header != _codec(declared.group(1).decode("ascii") if declared else "utf-8"):
+        return None
+    try:
+        root = etree.fromstring(data, parser=_QUICK_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    try:
+        if root.tag == "rss" and root.get("version") == "2.0" and root.find("channel") is not None:
+            return _quick_rss(root.find("channel"), url)
+        if root.tag == _ATOM + "feed":
+            return _quick_atom(root, url)
+    except _NotQuick:
+        return None
+    return None
+
+
+def _codec(name: str) -> str | None:
+    return charset_of(f"x; charset={name}")
+
+
+def _text(element) -> str:
+    return "".join(element.itertext()) if element is not None else ""
+
+
+def _quick_rss(channel, url: str) -> ParsedFeed:
+    items = []
+    for node in channel.iterfind("item"):
+        guid_node = node.find("guid")
+        guid = (guid_node.text or "").strip() if guid_node is not None else ""
+        attributes = {k.lower(): v for k, v in guid_node.attrib.items()} if guid_node is not None else {}
+        permalink = guid_node is not None and attributes.get("ispermalink", "true").strip().lower() == "true"
+        if guid and permalink:
+            guid = urljoin(url, guid)  # as feedparser: a permalink GUID is a URL, resolved like one
+        link = (node.findtext("link") or "").strip() or next(
+            (l.get("href", "").strip() for l in node.iterfind(_ATOM + "link") if l.get("rel", "alternate") == "alternate"), "")
+        if not link and guid and permalink:
+            link = guid  # as feedparser: a permalink GUID is the item's link
+        summary = node.findtext("description") or ""
+        content = node.findtext(_CONTENT) or ""
+        items.append(_item(
+            guid=guid or None,
+            link=urljoin(url, link) if link else None,
+            title=html_to_text(node.findtext("title") or ""),
+            summary=html_to_text(content if len(content) > len(summary) else summary),
+            published=_quick_date(node.findtext("pubDate") or node.findtext(_DC + "date")),
+            author=(node.findtext("author") or node.findtext(_DC + "creator") or "").strip() or None,
+        ))
+    return ParsedFeed(format="rss20", title=html_to_text(channel.findtext("title") or ""),
+                      link=(channel.findtext("link") or "").strip() or url, items=items)
+
+
+def _atom_text(element) -> str:
+    if element is None:
+        return ""
+    if element.get("type") == "xhtml":
+        return html_to_text(" ".join(_text(child) for child in element))
+    return html_to_text(element.text or "")
+
+
+def _quick_atom(root, url: str) -> ParsedFeed:
+    items = []
+    for entry in root.iterfind(_ATOM + "entry"):
+        link = None
+        for candidate in entry.iterfind(_ATOM + "link"):
+            if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
+                link = urljoin(url, candidate.get("href").strip())
+                break
+        summary, content = _atom_text(entry.find(_ATOM + "summary")), _atom_text(entry.find(_ATOM + "content"))
+        dates = [entry.findtext(_ATOM + name) for name in ("published", "updated")]
+        author = entry.find(_ATOM + "author")
+        items.append(_item(
+            guid=(entry.findtext(_ATOM + "id") or "").strip() or None,
+            link=link,
+            title=_atom_text(entry.find(_ATOM + "title")),
+            summary=content if len(content) > len(summary) else summary,
+            published=_quick_date(next((d for d in dates if d and d.strip()), None)),
+            author=((author.findtext(_ATOM + "name") or "").strip() or None) if author is not None else None,
+        ))
+    home = next((l.get("href") for l in root.iterfind(_ATOM + "link") if l.get("rel", "alternate") == "alternate"), None)
+    return ParsedFeed(format="atom10", title=_atom_text(root.find(_ATOM + "title")), link=home or url, items=items)
+
+
+def _quick_date(value: str | None) -> str | None:
+    """RFC 822 (RSS) or ISO 8601 (Atom, dc:date). A date written any other way needs feedparser."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            raise _NotQuick from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return _iso(when)
 
 
 # --------------------------------------------------------------------------------------------- JSON
@@ -247,6 +374,6 @@ def _iso(when: datetime) -> str:
 def _item(*, guid, link, title, summary, published, author) -> Item:
     if not guid:
         # Neither RSS nor Atom forces an id. The link is the next best identity; with no link
-        # either, the item's own text is.
-        guid = link or "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
+        # either, the title and date are (not the summary, whose text depends on the parser).
+        guid = link or "sha1:" + hashlib.sha1(f"{title}\n{published or ''}".encode()).hexdigest()
     return Item(guid=guid.strip(), link=link, title=title, summary=summary, published=published, author=author)
