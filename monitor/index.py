@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .query import PREFIX_MIN
-from .text import fold
+from .text import fold, fold_mapped, original_offset
 
 # A word, with apostrophes and hyphens inside it: "перемир'я", "counter-offensive" are one token.
 _TOKEN = re.compile(r"\w+(?:['-]\w+)*", re.UNICODE)
@@ -32,11 +32,11 @@ class Tokens:
     needed only for snippets and capitals, are computed when first asked for.
     """
 
-    __slots__ = ("original", "folded", "words", "extra", "_offsets")
+    __slots__ = ("original", "folded", "words", "extra", "_offsets", "_map")
 
     def __init__(self, original: str):
         self.original = original
-        self.folded = fold(original)
+        self.folded, self._map = fold_mapped(original)
         self.words: list[str] = _TOKEN.findall(self.folded)
         self.extra: list[tuple[int, str]] = []
         if "-" in self.folded or "'" in self.folded:
@@ -52,16 +52,23 @@ class Tokens:
         self._offsets: list[int] | None = None
 
     def offsets(self, position: int) -> tuple[int, int]:
-        """Start and end, in characters, of the token at a position (in the folded text, which
-        keeps the length of nearly every string, so they fit the original too)."""
+        """Start and end, in characters of the original text, of the token at a position."""
         if self._offsets is None:
             self._offsets = [m.start() for m in _TOKEN.finditer(self.folded)]
         start = self._offsets[position]
-        return start, start + len(self.words[position])
+        end = start + len(self.words[position])
+        return original_offset(self._map, start), original_offset(self._map, end - 1) + 1
 
     def capitalised(self, position: int) -> bool:
         start = self.offsets(position)[0]
         return start < len(self.original) and self.original[start].isupper()
+
+    def sentence_start(self, position: int) -> bool:
+        """Whether the token begins a sentence (or the field), where every word has a capital."""
+        i = self.offsets(position)[0] - 1
+        while i >= 0 and (self.original[i].isspace() or self.original[i] in "«“„\"'([‘"):
+            i -= 1
+        return i < 0 or self.original[i] in ".!?…:;—–-\n"
 
     def __len__(self) -> int:
         return len(self.words)
@@ -113,6 +120,8 @@ def inflections(word: str) -> frozenset[str]:
         # inflected word. Take the dictionary words it is a nominative of; for a word no dictionary
         # knows (a small town), the guesser's most likely reading.
         chosen = [p for p in known if "nomn" in p.tag]
+    if not chosen and known:
+        chosen = [max(known, key=lambda p: p.score)]  # an inflected form: its word's forms (Києві → Київ)
     if not chosen and parses:
         # No dictionary knows it: each language's best guess that takes it as a dictionary form
         # (Белгородчина: на Белгородчине and на Бєлгородчині), or the single best reading.
@@ -132,6 +141,33 @@ def inflections(word: str) -> frozenset[str]:
     for parse in chosen:
         forms.update(fold(f.word) for f in parse.lexeme)
     return frozenset(forms)
+
+
+_PROPER = {"Geox", "Name", "Surn", "Patr", "Orgn", "Trad"}
+
+
+@lru_cache(maxsize=50_000)
+def common_word(form: str, lemma: str) -> bool:
+    """Whether a folded word that is a form of the place name `lemma` is also an ordinary word: суми
+    (sums), ровно (exactly), рівне (flat). At the start of a sentence such a name proves nothing.
+
+    The Russian dictionary marks place names (Geox), so any other reading there is an ordinary word.
+    The Ukrainian one does not: there a reading of another dictionary word counts. A genitive plural
+    never counts (Київ, Киев are also "of cues", from кий): no sentence starts with one.
+    """
+    if not _CYRILLIC.search(form):
+        return False
+    uk, ru = _analyzers()
+
+    def other(p) -> bool:
+        return p.is_known and fold(p.normal_form) != lemma and not {"plur", "gent"} <= set(p.tag.grammemes)
+
+    russian = ru.parse(form)
+    if any(other(p) and not (_PROPER & set(p.tag.grammemes)) for p in russian):
+        return True
+    if any(p.is_known and "Geox" in p.tag for p in russian):
+        return False
+    return any(other(p) for p in uk.parse(form))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .index import TermIndex, Tokens, tokenize, variants
+from .index import TermIndex, Tokens, common_word, tokenize, variants
 from .text import fold
 
 CORE, SETTLEMENT = "name", "settlement"
@@ -124,6 +124,8 @@ class Gazetteer:
                             continue
                         if not toks.capitalised(p):
                             continue
+                        if not rest and toks.sentence_start(p) and common_word(toks.words[p], fold(name.text)):
+                            continue  # "Ровно в полночь", "Щастя — це мир": a capital proves nothing here
                         if not rest and "-" in toks.words[p] and not self._whole(name, toks.words[p]):
                             continue  # Белгород inside Белгород-Днестровский is not Belgorod
                         last = p + len(rest)

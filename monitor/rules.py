@@ -99,7 +99,7 @@ class RuleSet:
         for number, rule in enumerate(self.rules):
             positive: set[int] = set()
             node = self._compile(rule, rule.node, positive, negated=False)
-            self._compiled.append(_Compiled(rule, _truth(node), _evaluator(node), always=not positive))
+            self._compiled.append(_Compiled(rule, _truth(node), _evaluator(node), always=_holds_without_words(node)))
             for wid in positive:
                 self._by_word.setdefault(wid, []).append(number)
         self._always = tuple(i for i, c in enumerate(self._compiled) if c.always)
@@ -159,6 +159,18 @@ class RuleSet:
 
 
 _TRUE: list = [(None, 0, 0, ())]  # "true, nowhere": a filter or a NOT that holds
+
+
+def _holds_without_words(node) -> bool:
+    """Whether the rule can hold in an article that has none of its words (`kyiv OR place:UA-30`,
+    `lang:uk -спорт`): such a rule is evaluated for every article, not only when a word is found."""
+    if isinstance(node, (Meta, Not)):
+        return True
+    if isinstance(node, And):
+        return all(_holds_without_words(c) for c in node.children)
+    if isinstance(node, Or):
+        return any(_holds_without_words(c) for c in node.children)
+    return False  # words, phrases, NEAR
 
 
 def _single_words(node) -> dict[str, set[int]] | None:

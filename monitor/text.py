@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import html
 import re
@@ -88,7 +89,11 @@ def html_to_text(markup: str) -> str:
 
 
 # Letters that Unicode does not decompose but that writers swap freely: Ukrainian ґ is often typed г.
-_EXTRA_FOLDS = (("ґ", "г"), ("ʼ", "'"), ("’", "'"), ("‘", "'"), ("`", "'"), ("ʹ", "'"), ("‐", "-"), ("‑", "-"), ("–", "-"), ("—", "-"))
+# Dashes (– —) stay separators: "Київ–Харків" is two places, "cease‑fire" (a hyphen) one word.
+_EXTRA_FOLDS = (("ґ", "г"), ("ʼ", "'"), ("’", "'"), ("‘", "'"), ("`", "'"), ("ʹ", "'"), ("´", "'"), ("′", "'"),
+                ("ʻ", "'"), ("‐", "-"), ("‑", "-"))
+# Invisible characters that split words where they stand: soft hyphen, zero-width space and joiners.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 
 
 _COMBINING = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
@@ -98,12 +103,56 @@ def fold(text: str) -> str:
     """Case- and diacritic-insensitive form of text: Київ → киів, ёлка → елка, Café → cafe."""
     if text.isascii():
         return text.lower().replace("`", "'")
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", _INVISIBLE.sub("", text).casefold())
     folded = unicodedata.normalize("NFC", _COMBINING.sub("", decomposed))
     for old, new in _EXTRA_FOLDS:  # str.replace per letter: far quicker than str.translate on long text
         if old in folded:
             folded = folded.replace(old, new)
     return folded
+
+
+# Characters whose fold is exactly one character: ASCII, Latin-1 letters but ß, Cyrillic, the common
+# quotes, dashes and spaces. Text made only of these folds position for position.
+_UNEVEN = re.compile("[^\x00-\x7f\u00a0\u00ab\u00bb\u00c0-\u00de\u00e0-\u00ff\u0400-\u04ff\u2010-\u2015\u2018-\u201f\u02bc\u02b9]")
+
+
+def fold_mapped(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """fold(text), and where the folded text's characters come from, when it is not one for one.
+
+    The map is a sorted list of (folded offset, original offset) at the start of each piece: a run of
+    one-for-one characters, or one character whose fold is longer (… → ..., № → no, ß → ss) or empty
+    (a combining accent, a soft hyphen). None when every character folds to exactly one.
+    """
+    if not _UNEVEN.search(text):
+        return fold(text), None
+    pieces: list[str] = []
+    starts: list[tuple[int, int]] = []
+    folded_length = position = 0
+    for m in _UNEVEN.finditer(text):
+        for start, end in ((position, m.start()), (m.start(), m.end())):
+            if end > start:
+                piece = fold(text[start:end])
+                starts.append((folded_length, start))
+                pieces.append(piece)
+                folded_length += len(piece)
+        position = m.end()
+    if position < len(text):
+        starts.append((folded_length, position))
+        pieces.append(fold(text[position:]))
+    return "".join(pieces), starts
+
+
+def original_offset(starts: list[tuple[int, int]] | None, folded_offset: int) -> int:
+    """The offset in the original text of a character of the folded text (see fold_mapped)."""
+    if starts is None:
+        return folded_offset
+    i = bisect.bisect_right(starts, (folded_offset, float("inf"))) - 1
+    if i < 0:
+        return 0
+    folded_start, original_start = starts[i]
+    following = starts[i + 1][1] if i + 1 < len(starts) else None
+    offset = original_start + (folded_offset - folded_start)
+    return min(offset, following - 1) if following is not None and following > original_start else offset
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -45,10 +45,28 @@ def gazetteer():
         ("Odessa, Texas, hosted a rodeo.", []),
         ("A statue of Bohdan Khmelnytsky stands in the square.", []),
         ("Вибух у Білгороді-Дністровському.", ["UA-51"]),  # not Belgorod
+        # ordinary words that are also place names prove nothing at the start of a sentence
+        ("Ровно год назад началась война.", []),
+        ("Суми компенсацій зросли.", []),
+        ("Малина подорожчала.", []),
+        ("Опытные бойцы отбили атаку.", []),
+        ("Київ знову під обстрілом.", ["UA-30"]),
+        ("Киев отверг предложение.", ["UA-30"]),
+        ("В Ровно прошел митинг.", ["UA-56"]),
+        # characters whose fold has another length do not shift what follows
+        ("Бригада №47 відбила атаку… Вночі дрони атакували Харків.", ["UA-63"]),
+        ("Straße. Удар по Ки\u0301єву і Харкову.", ["UA-30", "UA-63"]),
     ],
 )
 def test_places(gazetteer, text, codes):
     assert gazetteer.codes("", text) == codes
+
+
+def test_decomposed_text_is_tagged_like_composed(gazetteer):
+    import unicodedata
+
+    text = "У Києві, Харкові й Запоріжжі лунали вибухи."
+    assert gazetteer.codes("", unicodedata.normalize("NFD", text)) == gazetteer.codes("", text) == ["UA-30", "UA-63", "UA-23"]
 
 
 def test_title_follows_what_the_text_says(gazetteer):

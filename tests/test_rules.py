@@ -189,6 +189,19 @@ def test_provenance_terms_field_snippet():
     assert t.field == "title" and t.snippet == "Truce talks" and set(t.terms) == {"truce", '"cease fire"'}
 
 
+def test_snippet_after_characters_that_fold_longer():
+    rules = rule("drone*")
+    text = "Свідки кажуть… " * 60 + "Drones hit Kharkiv at night. " + "Ще новини № 5… " * 30
+    (m,) = match(rules, title="", text=text)
+    assert "Drones hit Kharkiv" in m.snippet
+
+
+def test_rule_with_a_wordless_branch_is_always_evaluated():
+    assert hit("Kharkiv OR place:UA-63", text="Вночі ворог обстріляв місто", places={"UA-63"})
+    assert hit("drone OR (lang:uk -спорт)", text="Новини дня", lang="uk")
+    assert not hit("drone OR (lang:uk -спорт)", text="Новини спорт", lang="uk")
+
+
 def test_tokenize_positions_and_compounds():
     tokens = tokenize("The counter-offensive, Ukraine’s перемир’я.")
     assert tokens.words == ["the", "counter-offensive", "ukraine's", "перемир'я"]
