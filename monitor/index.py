@@ -85,7 +85,7 @@ def variants(words: tuple[str, ...]) -> list[tuple[str, ...]]:
     if any("-" in w for w in words):
         out.append(tuple(part for w in words for part in w.split("-") if part))
         out.append(tuple(w.replace("-", "") for w in words))
-    elif len(words) == 2:
+    elif len(words) == 2 and all(len(w.rstrip("*")) >= 3 for w in words):  # not U.S. → "us"
         out.append(("-".join(words),))
         out.append(("".join(words),))
     return list(dict.fromkeys(out))
@@ -236,10 +236,11 @@ class TermIndex:
                 if wids:
                     for wid in wids:
                         found.setdefault(wid, []).append(position)
-        for position, form in tokens.extra:
-            for wid in self._lookup(form):
-                positions = found.setdefault(wid, [])
-                if position not in positions:
-                    positions.append(position)
-                    positions.sort()
+        if tokens.extra:
+            extra: dict[int, set[int]] = {}
+            for position, form in tokens.extra:
+                for wid in self._lookup(form):
+                    extra.setdefault(wid, set()).add(position)
+            for wid, positions in extra.items():
+                found[wid] = sorted(positions.union(found.get(wid, ())))
         return found

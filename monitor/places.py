@@ -17,6 +17,7 @@ Decisions that keep precision:
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -98,8 +99,10 @@ class Gazetteer:
                 continue
             names[key] = _Name(code, via, alias, ids, cue_ids, window)
         if len(words) == 2 and fold(words[1]) in REGION_NOUNS:
-            ids = (self.index.add(words[0]), self.index.add(words[1]))
-            names[(code, ids, "coordinated")] = _Name(code, via, alias, ids, cue_ids, window, coordinated=True)
+            # English nouns do not inflect: "the Kyiv and Chernihiv regions" needs the plural too.
+            for noun in {words[1], words[1] + "s"} if words[1].isascii() else {words[1]}:
+                ids = (self.index.add(words[0]), self.index.add(noun))
+                names[(code, ids, "coordinated")] = _Name(code, via, alias, ids, cue_ids, window, coordinated=True)
 
     def tag(self, title: str, text: str, tokens: dict[str, Tokens] | None = None) -> list[PlaceHit]:
         """Every region named in title or text, once per occurrence (longest names first)."""
@@ -126,11 +129,12 @@ class Gazetteer:
                             continue
                         if not rest and toks.sentence_start(p) and common_word(toks.words[p], fold(name.text)):
                             continue  # "Ровно в полночь", "Щастя — це мир": a capital proves nothing here
-                        if not rest and "-" in toks.words[p] and not self._whole(name, toks.words[p]):
-                            continue  # Белгород inside Белгород-Днестровский is not Belgorod
+                        if not rest and "-" in toks.words[p] and not self._whole(name, toks.words[p]) \
+                                and self._whole_is_a_name(toks.words[p]):
+                            continue  # Белгород inside Белгород-Днестровский is not Belgorod; Kharkiv-based is Kharkiv
                         last = p + len(rest)
                         if name.cues:
-                            near = any(p - name.window <= q <= last + name.window for cue in name.cues for q in at.get(cue, ()))
+                            near = any(_within(found.get(cue, ()), p - name.window, last + name.window) for cue in name.cues)
                             # A title is too short for cues: it follows what the text decided.
                             if near or (field == "title" and name in cancelled and name not in kept):
                                 cancelled.add(name)
@@ -139,6 +143,10 @@ class Gazetteer:
                         candidates.append(PlaceHit(name.code, name.via, name.text, field, p, last))
             hits.extend(_longest(candidates))
         return hits
+
+    def _whole_is_a_name(self, word: str) -> bool:
+        wids = self.index.lookup(word) + self.index.lookup(word.replace("-", ""))
+        return any(not n.ids[1:] for wid in wids for n in self._by_first.get(wid, ()))
 
     def _whole(self, name: _Name, word: str) -> bool:
         return name.ids[0] in self.index.lookup(word) or name.ids[0] in self.index.lookup(word.replace("-", ""))
@@ -162,13 +170,23 @@ def _coordinated(p: int, noun: int, toks: Tokens, at: dict[int, set[int]], adjec
     return False
 
 
+def _within(positions: list[int], low: int, high: int) -> bool:
+    i = bisect_left(positions, low)
+    return i < len(positions) and positions[i] <= high
+
+
 def _longest(candidates: list[PlaceHit]) -> list[PlaceHit]:
-    """Drop a hit inside a longer one ("Kyiv" inside "Kyiv Oblast")."""
+    """Drop a hit inside a longer one ("Kyiv" inside "Kyiv Oblast"). Longest first; each position
+    remembers the longest kept hit over it, so a text of thousands of names stays linear."""
     kept: list[PlaceHit] = []
+    cover: dict[int, PlaceHit] = {}
     for hit in sorted(candidates, key=lambda h: h.start - h.end):
-        if any(k.start <= hit.start and hit.end <= k.end and (k.end - k.start) > (hit.end - hit.start) for k in kept):
+        other = cover.get(hit.start)
+        if other is not None and hit.end <= other.end and (other.end - other.start) > (hit.end - hit.start):
             continue
         kept.append(hit)
+        for position in range(hit.start, hit.end + 1):
+            cover.setdefault(position, hit)
     return kept
 
 

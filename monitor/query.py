@@ -121,7 +121,12 @@ def _lex(text: str, file: str, line: int | None) -> list[_Token]:
         if kind == "phrase":
             if len(value) < 2 or not value.endswith('"'):
                 raise RuleError("unterminated phrase: a closing \" is missing", file=file, line=line, column=column)
-            last = value[1:-1].split()[-1] if value[1:-1].split() else ""
+            words = value[1:-1].split()
+            if any("*" in w for w in words[:-1]) or any("*" in w[:-1] for w in words[-1:]):
+                raise RuleError("in a phrase, a wildcard * may only end the last word", file=file, line=line, column=column)
+            if any(w.startswith("=") for w in words):
+                raise RuleError("= marks a single word; a phrase's words inflect as written", file=file, line=line, column=column)
+            last = words[-1] if words else ""
             if last.endswith("*") and len(last.rstrip("*")) < PREFIX_MIN:
                 raise RuleError(f"a wildcard needs at least {PREFIX_MIN} letters before the *", file=file, line=line, column=column)
             tokens.append(_Token("PHRASE", value, column, value[1:-1]))
@@ -200,6 +205,7 @@ class _Parser:
         return children[0] if len(children) == 1 else Or(tuple(children))
 
     def and_(self) -> Node:
+        start = self.peek()
         children = [self.unary()]
         while True:
             kind = self.peek().kind
@@ -211,7 +217,7 @@ class _Parser:
             else:
                 break
         if all(isinstance(c, Not) for c in children):
-            raise self.error("a query cannot be only NOT clauses: say what to look for", self.tokens[0])
+            raise self.error("a query cannot be only NOT clauses: say what to look for", start)
         return children[0] if len(children) == 1 else And(tuple(children))
 
     def unary(self) -> Node:
@@ -253,6 +259,8 @@ class _Parser:
                     raise self.error(f"{name}: needs a value, as in {name}:{'UA-63' if name == 'place' else 'uk'}", value)
                 text = str(value.value).lstrip("=")
                 return Meta(name, text.upper() if name == "place" else text.lower())
+            if self.peek().kind == "FIELD" and self.peek().value in META_FIELDS:
+                raise self.error(f"{name}: scopes words; {self.peek().text} is a filter of the whole article")
             outer, self.fields = self.fields, (name,)
             try:
                 return self.atom()
@@ -278,10 +286,19 @@ class _Parser:
         raise self.error(f"unexpected {token.text!r}", token)
 
 
+_PART = re.compile(r"\w+(?:['’ʼ-]\w+)*", re.UNICODE)  # as the text is split (index._TOKEN)
+
+
 def _words(text: str) -> tuple[str, ...]:
-    # A hyphenated word stays one word: the matcher also tries it split and joined (index.variants).
-    text = re.sub(r"[‐‑]", "-", text)
-    return tuple(w.strip("-–—") for w in re.split(r"[\s–—]+", text.strip()) if w.strip("'’ʼ.-–—"))
+    """Split a term as text is split, so every word can meet a token: U.S. is "u s". A hyphenated
+    word stays one word (the matcher also tries it split and joined, index.variants)."""
+    words: list[str] = []
+    for chunk in re.split(r"[\s–—]+", re.sub(r"[‐‑]", "-", text.strip())):
+        parts = _PART.findall(chunk.rstrip("*"))
+        if parts and chunk.endswith("*"):
+            parts[-1] += "*"
+        words.extend(parts)
+    return tuple(words)
 
 
 def _positional(node: Node) -> bool:

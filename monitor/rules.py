@@ -21,6 +21,7 @@ snippet around the first hit.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
@@ -159,6 +160,7 @@ class RuleSet:
 
 
 _TRUE: list = [(None, 0, 0, ())]  # "true, nowhere": a filter or a NOT that holds
+_MAX_SPANS = 256  # enough for provenance; a text repeating both sides thousands of times needs no more
 
 
 def _holds_without_words(node) -> bool:
@@ -256,17 +258,30 @@ def _evaluator(node):
         left, right, distance, ordered = _evaluator(node.left), _evaluator(node.right), node.distance, node.ordered
 
         def near(hits, article):
-            a_spans = left(hits, article)
+            a_spans = [a for a in left(hits, article) if a[0] is not None]
             if not a_spans:
                 return []
-            out = []
+            by_field: dict[str, list] = {}
             for b in right(hits, article):
+                if b[0] is not None:
+                    by_field.setdefault(b[0], []).append(b)
+            out = []
+            for name, b_spans in by_field.items():
+                b_spans.sort(key=lambda b: b[1])
+                firsts = [b[1] for b in b_spans]
+                longest = max(b[2] - b[1] for b in b_spans)
                 for a in a_spans:
-                    if a[0] != b[0] or a[0] is None:
+                    if a[0] != name:
                         continue
-                    gap = b[1] - a[2] if ordered else max(b[1] - a[2], a[1] - b[2])
-                    if (0 < gap if ordered else True) and gap <= distance:
-                        out.append((a[0], min(a[1], b[1]), max(a[2], b[2]), a[3] + b[3]))
+                    # only the right-hand spans that start within reach: a sorted slice, not all pairs
+                    lo = bisect_left(firsts, a[2] + 1 if ordered else a[1] - distance - longest)
+                    hi = bisect_right(firsts, a[2] + distance)
+                    for b in b_spans[lo:hi]:
+                        gap = b[1] - a[2] if ordered else max(b[1] - a[2], a[1] - b[2])
+                        if 0 < gap <= distance:  # apart, and near: one word cannot be both sides
+                            out.append((name, min(a[1], b[1]), max(a[2], b[2]), a[3] + b[3]))
+                            if len(out) >= _MAX_SPANS:
+                                return out
             return out
 
         return near

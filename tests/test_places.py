@@ -45,6 +45,9 @@ def gazetteer():
         ("Odessa, Texas, hosted a rodeo.", []),
         ("A statue of Bohdan Khmelnytsky stands in the square.", []),
         ("Вибух у Білгороді-Дністровському.", ["UA-51"]),  # not Belgorod
+        ("A Kharkiv-based volunteer group.", ["UA-63"]),
+        ("Потяг Київ–Харків вирушив.", ["UA-30", "UA-63"]),
+        ("Drones hit the Kyiv and Chernihiv regions.", ["UA-32", "UA-74"]),
         # ordinary words that are also place names prove nothing at the start of a sentence
         ("Ровно год назад началась война.", []),
         ("Суми компенсацій зросли.", []),

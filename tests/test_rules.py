@@ -70,6 +70,10 @@ def test_parse_tree(query, tree):
         ("a @", 3, "set reference"),
         ("a OR OR b", 6, "unexpected 'OR'"),
         ("a NOT", 6, "needs something"),
+        ('"cease* fire"', 1, "only end the last word"),
+        ('"=наступ ворога"', 1, "single word"),
+        ("a OR -b", 6, "only NOT"),
+        ("text:lang:uk", 6, "filter of the whole article"),
     ],
 )
 def test_bad_query_position(query, column, words):
@@ -139,6 +143,10 @@ def hit(query: str, title: str = "", text: str = "", **kw) -> bool:
         ("перемир'я", "енергетичне перемир’я", True),
         ("перемир'я", "енергетичне перемирʼя", True),
         ("ёлка", "елка", True),
+        ("U.S.", "U.S. sanctions", True),
+        ("U.S.", "tell us more", False),
+        ("attack* NEAR/5 (drone OR attack)", "The attack was repelled.", False),  # one word is not both sides
+        ("attack* NEAR/5 (drone OR attack)", "The attack by a drone was repelled.", True),
         ("елка", "ёлка", True),
     ],
 )
@@ -271,6 +279,12 @@ def test_shipped_rules_have_descriptions(shipped):
 @pytest.mark.parametrize(
     "title, text, rules",
     [
+        ("Posts deemed offensive on social media", "", set()),
+        ("Zelensky warns of an offensive on Sumy", "", {"offensive"}),
+        ("До наступления темноты", "", set()),
+        ("ВСУ поздравили с наступающим Новым годом", "", set()),
+        ("З наступом холодів ціни зросли", "", set()),
+        ("Armistice Day parade", "", set()),
         ("Russia launches new offensive near Pokrovsk", "", {"offensive"}),
         ("Ukraine's counter-offensive in Zaporizhzhia", "", {"offensive"}),
         ("Minister's offensive remarks spark row", "", set()),
