@@ -113,7 +113,7 @@ def fold(text: str) -> str:
 
 # Characters whose fold is exactly one character: ASCII, Latin-1 letters but ß, Cyrillic, the common
 # quotes, dashes and spaces. Text made only of these folds position for position.
-_UNEVEN = re.compile("[^\x00-\x7f\u00a0\u00ab\u00bb\u00c0-\u00de\u00e0-\u00ff\u0400-\u04ff\u2010-\u2015\u2018-\u201f\u02bc\u02b9]")
+_UNEVEN = re.compile("[^\x00-\x7f\u00a0\u00ab\u00bb\u00c0-\u00de\u00e0-\u00ff\u0400-\u04ff\u2010-\u2015\u2018-\u201f\u02bc\u02b9\u4e00-\u9fff\uac00-\ud7a3]")  # CJK ideographs and Hangul syllables fold one for one too
 
 
 def fold_mapped(text: str) -> tuple[str, list[tuple[int, int]] | None]:
