@@ -251,7 +251,10 @@ def _read_source(source: str) -> tuple[str, str, str | None]:
             raise click.ClickException(str(exc)) from None
         body, ctype = response.body, response.content_type
     else:
-        body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        try:
+            body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        except OSError as exc:
+            raise click.FileError(source, hint=exc.strerror) from None
         ctype = ""
     if body.lstrip()[:1] == b"<":
         got = extract(body, url=source if "://" in source else "", content_type=ctype)
@@ -267,7 +270,7 @@ def _read_source(source: str) -> tuple[str, str, str | None]:
 @cli.command()
 @click.option("--since", metavar="DATE", help="Only articles published (or fetched) on or after DATE (YYYY-MM-DD).")
 @click.option("--rule", "rule_name", metavar="NAME", help="Re-apply only this rule (places are re-tagged too).")
-@click.option("--batch", default=500, show_default=True, help="Articles per transaction.")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(min=1), help="Articles per transaction.")
 @click.pass_context
 def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch: int) -> None:
     """Re-apply the rules and places to the archive: resumable, one transaction per batch."""

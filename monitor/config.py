@@ -6,7 +6,9 @@ tests check that each one is documented in README.md. Errors name the file, the 
 
 from __future__ import annotations
 
+import email.utils
 import ipaddress
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -69,8 +71,8 @@ FETCH_SETTINGS: dict[str, Setting] = {
 }
 
 DIGEST_SETTINGS: dict[str, Setting] = {
-    "to": Setting((), "list", "Recipients of the daily digest."),
-    "from": Setting(None, "str", "The digest's From address."),
+    "to": Setting((), "addresses", "Recipients of the daily digest."),
+    "from": Setting(None, "address", "The digest's From address."),
     "time": Setting("07:00", "time", "When the daily digest is sent (HH:MM)."),
     "timezone": Setting("Europe/Kyiv", "timezone", "Time zone of `time`."),
     "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file."),
@@ -78,7 +80,7 @@ DIGEST_SETTINGS: dict[str, Setting] = {
 
 SMTP_SETTINGS: dict[str, Setting] = {
     "host": Setting("localhost", "str", "SMTP server host."),
-    "port": Setting(None, "int", "SMTP port; defaults to 465 with tls, 587 with starttls, 25 otherwise."),
+    "port": Setting(None, "port", "SMTP port; defaults to 465 with tls, 587 with starttls, 25 otherwise."),
     "security": Setting("starttls", "choice:starttls|tls|none", "How the connection is secured."),
     "username": Setting(None, "str", "SMTP login."),
     "password_env": Setting(None, "str", "Name of the environment variable holding the password."),
@@ -226,15 +228,19 @@ class _Checker:
                     raise self.fail(child, key, "list items must be non-empty strings")
                 items.append(raw.strip())
             return tuple(items)
-        if not isinstance(node, yaml.ScalarNode):
+        if kind == "addresses" and isinstance(node, yaml.SequenceNode):
+            raw = [self.scalar(child) if isinstance(child, yaml.ScalarNode) else None for child in node.value]
+        elif not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, key, f"must be a single value ({kind})")
-        raw = self.scalar(node)
+        else:
+            raw = self.scalar(node)
         try:
             return _convert(kind, raw)
         except ValueError as exc:
             raise self.fail(node, key, str(exc)) from None
 
 
+MAX_DURATION = 365 * 86400.0
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30}
 
@@ -249,8 +255,8 @@ def parse_duration(raw: Any) -> float:
         if not m:
             raise ValueError(f"must be a duration such as 90s, 15m or 2h, not {raw!r}")
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    if seconds <= 0:
-        raise ValueError(f"must be a positive duration, not {raw!r}")
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION:
+        raise ValueError(f"must be a positive duration of at most 365 days, not {raw!r}")
     return seconds
 
 
@@ -275,9 +281,15 @@ def _convert(kind: str, raw: Any) -> Any:
     if kind == "size":
         return parse_size(raw)
     if kind == "int":
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-            raise ValueError(f"must be a whole number of at least 1, not {raw!r}")
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 1_000_000:
+            raise ValueError(f"must be a whole number from 1 to 1,000,000, not {raw!r}")
         return raw
+    if kind == "port":
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 65535:
+            raise ValueError(f"must be a port number from 1 to 65535, not {raw!r}")
+        return raw
+    if kind in ("address", "addresses"):
+        return _addresses(raw, many=kind == "addresses")
     if kind == "bool":
         if not isinstance(raw, bool):
             raise ValueError(f"must be true or false, not {raw!r}")
@@ -285,6 +297,8 @@ def _convert(kind: str, raw: Any) -> Any:
     if kind == "str":
         if not isinstance(raw, str) or not raw.strip():
             raise ValueError(f"must be a non-empty string, not {raw!r}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in raw.strip()):
+            raise ValueError(f"must not hold control characters (a line break in a header would break every request): {raw!r}")
         return raw.strip()
     if kind.startswith("choice:"):
         choices = kind.split(":", 1)[1].split("|")
@@ -305,6 +319,20 @@ def _convert(kind: str, raw: Any) -> Any:
             raise ValueError(f"is not a known time zone: {raw!r}") from None
         return str(raw)
     raise AssertionError(kind)
+
+
+def _addresses(raw: Any, many: bool) -> Any:
+    values = [raw] if isinstance(raw, str) or not many else raw
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"must be an e-mail address{' or a list of them' if many else ''}, not {raw!r}")
+    checked = []
+    for value in values:
+        name, address = email.utils.parseaddr(value if isinstance(value, str) else "")
+        local, _, domain = address.rpartition("@")
+        if not local or "." not in domain or any(c.isspace() for c in address):
+            raise ValueError(f"is not an e-mail address: {value!r}")
+        checked.append(value.strip())
+    return tuple(checked) if many else checked[0]
 
 
 def check_url(raw: Any) -> str:

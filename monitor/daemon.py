@@ -25,8 +25,8 @@ from . import parse as parse_stage
 from . import rules as rules_stage
 from .config import Config, FeedConfig
 from .dedup import canonical_url
-from .errors import ExtractError, FeedError, FetchError, ParseError
-from .fetch import PAGE_ACCEPT, Fetcher
+from .errors import ExtractError, FeedError, FetchError, ParseError, StoreError
+from .fetch import PAGE_ACCEPT, Fetcher, is_public_address
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
 from .places import Gazetteer, load_gazetteer
 from .rules import RuleSet
@@ -98,14 +98,13 @@ class Monitor:
         started = time.perf_counter()
         gate = asyncio.Semaphore(self.config.fetch.concurrency)
         async with Fetcher(self.config.fetch) as fetcher:
-            private_hosts: dict[str, bool] = {}
 
             async def one(feed: FeedConfig) -> None:
                 async with gate:
                     if self.stopping.is_set():
                         return
-                    result = await self._poll_safely(fetcher, feed, private_hosts)
-                    self.store.save_poll(result, self.clock())
+                    result = await self._poll_safely(fetcher, feed)
+                    result = self._save(feed, result)
                     stats.articles += len(result.articles)
                     if result.error:
                         stats.failed += 1
@@ -128,10 +127,25 @@ class Monitor:
         )
         return stats
 
-    async def _poll_safely(self, fetcher: Fetcher, feed: FeedConfig, private_hosts: dict[str, bool]) -> PollResult:
+    def _save(self, feed: FeedConfig, result: PollResult) -> PollResult:
+        """Store a poll. If its batch cannot be written (something in it the database refuses), the
+        feed's failure is written instead, so the cycle goes on and the feed is not retried hot."""
+        try:
+            self.store.save_poll(result, self.clock())
+            return result
+        except StoreError as exc:
+            if "locked" in str(exc) or result.error is not None:
+                raise
+            log.exception("feed batch not stored", extra={"feed": feed.name})
+            failure = self._failure(feed, self.store.feed_state(feed.name).error_count,
+                                    FeedError(feed.name, f"batch not stored: {exc}"))
+            self.store.save_poll(failure, self.clock())
+            return failure
+
+    async def _poll_safely(self, fetcher: Fetcher, feed: FeedConfig) -> PollResult:
         state = self.store.feed_state(feed.name)
         try:
-            return await self._poll(fetcher, feed, state, private_hosts)
+            return await self._poll(fetcher, feed, state)
         except FeedError as exc:
             return self._failure(feed, state.error_count, exc)
         except Exception as exc:  # a bug or a library surprise must not stop the other feeds
@@ -141,10 +155,11 @@ class Monitor:
     def _failure(self, feed: FeedConfig, errors_before: int, exc: FeedError) -> PollResult:
         now = self.clock()
         settings = self.config.fetch
-        delay = min(settings.max_backoff, feed.interval * 2 ** min(errors_before, 16))
+        # after n failures in a row (this one included) wait interval × 2ⁿ, up to max_backoff
+        delay = min(settings.max_backoff, feed.interval * 2 ** min(errors_before + 1, 16))
         if isinstance(exc, FetchError):
-            if exc.permanent:
-                delay = max(delay, settings.max_backoff)
+            if exc.permanent:  # never sooner than a healthy feed's interval
+                delay = max(delay, settings.max_backoff, feed.interval)
             if exc.retry_after is not None:
                 delay = max(delay, min(exc.retry_after, settings.max_retry_after))
         log.warning(str(exc), extra={"feed": feed.name, "url": exc.url or feed.url})
@@ -155,7 +170,7 @@ class Monitor:
             next_poll=iso(now + timedelta(seconds=delay)),
         )
 
-    async def _poll(self, fetcher: Fetcher, feed: FeedConfig, state, private_hosts: dict[str, bool]) -> PollResult:
+    async def _poll(self, fetcher: Fetcher, feed: FeedConfig, state) -> PollResult:
         full = state.polls_since_full + 1 >= feed.revalidate_every
         response = await fetcher.get(
             feed.url,
@@ -197,7 +212,7 @@ class Monitor:
         result.skipped_items = len(parsed.items) - len(items)
         if items:
             # only page fetches use it: a feed-text-only feed needs no DNS lookup
-            allow_private = feed.full_text and await self._allow_private(fetcher, feed, private_hosts)
+            allow_private = self._allow_private(feed, response.peer)
             result.articles = list(
                 await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for item in items))
             )
@@ -220,12 +235,13 @@ class Monitor:
             fresh.append(item)
         return fresh
 
-    async def _allow_private(self, fetcher: Fetcher, feed: FeedConfig, cache: dict[str, bool]) -> bool:
+    @staticmethod
+    def _allow_private(feed: FeedConfig, peer: str | None) -> bool:
+        """May this feed's links reach private addresses? With `auto`, only when the feed itself
+        came from one: the address its answer came from decides, and an unknown address is public."""
         if feed.private_links != "auto":
             return feed.private_links == "allow"
-        if feed.url not in cache:
-            cache[feed.url] = await fetcher.host_is_private(feed.url)
-        return cache[feed.url]
+        return peer is not None and not is_public_address(peer)
 
     async def _article(self, fetcher: Fetcher, feed: FeedConfig, item: Item, allow_private: bool) -> Article:
         article = Article(
@@ -246,6 +262,9 @@ class Monitor:
             except FeedError as exc:
                 article.error = str(exc)
                 log.info("page not used", extra={"feed": feed.name, "url": item.link, "error": exc.reason})
+            except Exception as exc:  # one odd link must not fail the feed's other articles
+                article.error = f"fetch: {feed.name}: {type(exc).__name__}: {exc}"
+                log.warning("page failed unexpectedly", extra={"feed": feed.name, "url": item.link, "error": repr(exc)})
             else:
                 article.text = extracted.text
                 article.text_source = "page"
@@ -297,7 +316,13 @@ class Monitor:
         log.info("daemon started", extra={"feeds": len(self.config.feeds), "database": str(self.config.database)})
         while not self.stopping.is_set():
             while jobs and not self.stopping.is_set():
-                await jobs.pop(0)()
+                try:
+                    await jobs.pop(0)()
+                except StoreError as exc:
+                    if "locked" not in str(exc):
+                        raise
+                    # another writer (a rematch, a sqlite shell) held the lock: try at the next tick
+                    log.warning("tick skipped: the database is locked", extra={"error": str(exc)})
             scheduler.run_pending()
             if jobs:
                 continue

@@ -52,19 +52,36 @@ def _ssl_context() -> ssl.SSLContext:
     return _SSL_CONTEXT
 
 
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def is_public_address(address: str) -> bool:
+    """A global unicast address, also for the IPv4 address an IPv6 one carries (mapped, compatible,
+    NAT64, 6to4, Teredo): those can reach 10.x or 169.254.169.254 through a translator."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
+            return False
+        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        if any(ip in net for net in _NAT64) or ip in _IPV4_COMPATIBLE:
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if any(v4 is not None and not is_public_address(str(v4)) for v4 in embedded):
+            return False
+        if ip.ipv4_mapped is not None:
+            return True
     return ip.is_global and not ip.is_multicast
 
 
 async def resolve(host: str, port: int = 0) -> list[str]:
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:  # a label too long or empty: IDNA refuses it
+        raise OSError(f"invalid host name {host!r}: {exc}") from None
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
@@ -108,7 +125,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is True too
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -250,14 +267,6 @@ class Fetcher:
         for client in clients:
             await client.aclose()
 
-    async def host_is_private(self, url: str) -> bool:
-        """True when the URL's host resolves to any non-public address (or cannot be resolved)."""
-        host = urlsplit(url).hostname or ""
-        try:
-            return not all(is_public_address(a) for a in await resolve(host))
-        except OSError:
-            return True
-
     async def get(
         self,
         url: str,
@@ -275,7 +284,10 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError as exc:
+            raise FetchError(feed, f"invalid URL: {exc}", url=url, permanent=True) from None
         timeout = httpx.Timeout(deadline, connect=min(deadline, 15.0))
         # The host's slot first: a request waiting for its busy host must not hold one of the
         # overall slots, or a run of feeds on one host would leave the other hosts idle.
@@ -298,8 +310,8 @@ class Fetcher:
                     raise FetchError(feed, f"link refused: {cause}", url=url, permanent=True) from None
                 reason = str(exc) or type(exc).__name__
                 raise FetchError(feed, f"{type(exc).__name__}: {reason}", url=url) from None
-            except httpx.InvalidURL as exc:
-                raise FetchError(feed, f"invalid URL: {exc}", url=url, permanent=True) from None
+            except (httpx.InvalidURL, ValueError, UnicodeError) as exc:  # IDNA errors are UnicodeErrors
+                raise FetchError(feed, f"invalid URL: {type(exc).__name__}: {exc}", url=url, permanent=True) from None
             finally:
                 await self._release(key)
 
@@ -308,8 +320,9 @@ class Fetcher:
             status = response.status_code
             final = str(response.url)
             got = {k.lower(): v for k, v in response.headers.items()}
+            peer = _peer(response)
             if status == 304:
-                return Response(final, status, got)
+                return Response(final, status, got, peer=peer)
             if status >= 400 or status < 200:
                 raise _status_error(feed, final, status, got)
             declared = got.get("content-length", "")
@@ -328,7 +341,18 @@ class Fetcher:
                 raise FetchError(feed, f"body is over the {max_bytes:,}-byte cap (decoded)", url=final) from None
             except zlib.error as exc:
                 raise FetchError(feed, f"corrupt {inflater.encoding} body: {exc}", url=final) from None
-            return Response(final, status, got, b"".join(parts))
+            return Response(final, status, got, b"".join(parts), peer=peer)
+
+
+def _peer(response: httpx.Response) -> str | None:
+    """The address the answer came from: what decides whether a feed is on a private host, so a
+    second DNS look-up (which could answer differently) never does."""
+    stream = response.extensions.get("network_stream")
+    try:
+        address = stream.get_extra_info("server_addr") if stream is not None else None
+    except Exception:  # noqa: BLE001 - a transport without the information
+        return None
+    return address[0] if isinstance(address, tuple) and address else None
 
 
 def _status_error(feed: str, url: str, status: int, headers: dict[str, str]) -> FetchError:

@@ -17,6 +17,7 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes = b""
+    peer: str | None = None  # the IP address the answer came from
 
     @property
     def not_modified(self) -> bool:

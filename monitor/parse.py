@@ -46,9 +46,20 @@ def parse(body: bytes, *, url: str, content_type: str = "", feed: str = "") -> P
     if not body.strip():
         raise ParseError(feed, "empty body", url=url)
     head = body.lstrip()[:1]
-    if head in (b"{", b"["):
-        return _parse_json(body, url, feed)
-    return _parse_xml(body, url, content_type, feed)
+    parsed = _parse_json(body, url, feed) if head in (b"{", b"[") else _parse_xml(body, url, content_type, feed)
+    _distinct_guids(parsed.items)
+    return parsed
+
+
+def _distinct_guids(items: list[Item]) -> None:
+    """Some CMSs give every item the same GUID. Where one GUID stands for items with different
+    links, the link joins it, or all but the first item would be taken as already seen."""
+    links: dict[str, set] = {}
+    for item in items:
+        links.setdefault(item.guid, set()).add(item.link)
+    for item in items:
+        if item.link and len(links[item.guid]) > 1:
+            item.guid = f"{item.guid} {item.link}"
 
 
 # ---------------------------------------------------------------------------------------------- XML

@@ -9,7 +9,9 @@ Schema changes go through MIGRATIONS, applied in order and counted in `PRAGMA us
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -140,6 +142,19 @@ def _m2_jobs(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_m1_initial, _m2_jobs]
 
 
+def _translated(method):
+    """sqlite3 errors leave the store as StoreError ("database is locked", "disk I/O error")."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store: {self.path}: {exc}") from None
+
+    return wrapper
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -233,10 +248,6 @@ class Store:
         )
         return [r[0] for r in rows]
 
-    def next_due(self) -> str | None:
-        row = self.db.execute("SELECT min(next_poll) FROM feeds WHERE active=1").fetchone()
-        return row[0]
-
     def health(self) -> list[dict]:
         return list(
             self.db.query(
@@ -291,6 +302,7 @@ class Store:
         return added
 
     def _insert_article(self, article: Article, stamp: str) -> int | None:
+        article = _clean(article)
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO articles (url, link, guid, feed, title, author, text, summary, published, "
             "fetched, lang, text_source, error, search_folded) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -376,6 +388,32 @@ class Store:
 
     def count(self, table: str) -> int:
         return self.db[table].count
+
+
+for _name, _method in list(vars(Store).items()):
+    if callable(_method) and not _name.startswith("_") and _name not in ("close",):
+        setattr(Store, _name, _translated(_method))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value):
+    """A string SQLite can store: a lone surrogate (a JSON feed's "\\ud800") becomes U+FFFD."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def _clean(article: Article) -> Article:
+    for name in ("url", "link", "guid", "title", "text", "summary", "author", "published", "lang", "error"):
+        setattr(article, name, _text(getattr(article, name)))
+    for match in article.matches:
+        match.snippet, match.terms = _text(match.snippet), [_text(t) for t in match.terms]
+    return article
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:

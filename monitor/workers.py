@@ -17,6 +17,7 @@ import asyncio
 import multiprocessing
 import os
 import resource
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
@@ -41,6 +42,10 @@ def _die_with_parent() -> None:
 
 def _init_worker(memory_limit: int) -> None:
     _die_with_parent()
+    # Ctrl-C reaches the whole process group: the daemon decides what stops, not its workers.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # One BLAS thread: the language detector's numpy must not reserve memory per core.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if memory_limit:
@@ -55,7 +60,7 @@ class Workers:
         self.size = max(1, workers)
         self._memory_limit = memory_limit
         self._tasks_per_worker = tasks_per_worker
-        self._slots = asyncio.Semaphore(self.size)
+        self._slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a semaphore per event loop
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
         self.restarts = 0
@@ -97,7 +102,11 @@ class Workers:
 
     async def run(self, timeout: float, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn(*args) in a worker. Raises TaskFailed, or whatever fn raised."""
-        async with self._slots:
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(self.size)
+        async with slots:
             generation = self._generation
             try:
                 return await self._wait(self._pool().submit(fn, *args), timeout)
@@ -106,6 +115,8 @@ class Workers:
                 raise TaskFailed(f"took longer than {timeout:g} s; its worker was killed") from None
             except BrokenProcessPool:
                 self._kill(generation)
+            except KeyboardInterrupt:  # a worker started before its SIGINT was ignored
+                raise TaskFailed("its worker was interrupted") from None
             # A worker died with tasks of several pages in flight, and nothing says whose fault it
             # was. Each of them runs again alone in a process of its own: the innocent succeed, the
             # culprit dies again without taking anyone with it.

@@ -73,13 +73,18 @@ BAD = [
     ("feedz: []\n", 1, "feedz", "unknown key"),
     ("defaults:\n  timeout: -3\nfeeds: []\n", 2, "defaults.timeout", "duration"),
     ("defaults:\n  private_links: maybe\nfeeds: []\n", 2, "defaults.private_links", "auto, allow, deny"),
-    ("fetch:\n  per_host: 0\nfeeds: []\n", 2, "fetch.per_host", "at least 1"),
+    ("fetch:\n  per_host: 0\nfeeds: []\n", 2, "fetch.per_host", "from 1 to"),
     ("feeds: []\ndigest:\n  time: 7:30\n", 3, "digest.time", "HH:MM"),
     ("feeds: []\ndigest:\n  timezone: Mars/Olympus\n", 3, "digest.timezone", "time zone"),
     ("feeds: []\ndigest:\n  smtp:\n    security: ssl\n", 4, "digest.smtp.security", "starttls, tls, none"),
     ("feeds: []\ndigest:\n  smtp:\n    password_env: A\n    password_file: /b\n", 5, "digest.smtp.password_file", "not both"),
     ("feeds:\n  - url: https://a.example/f\n  bad indent\n", 3, "", "not valid YAML"),
     ("feeds: []\nfeeds: []\n", 2, "feeds", "given twice"),
+    ("defaults:\n  interval: .nan\nfeeds: []\n", 2, "defaults.interval", "at most 365 days"),
+    ("fetch:\n  max_backoff: .inf\nfeeds: []\n", 2, "fetch.max_backoff", "at most 365 days"),
+    ("fetch:\n  user_agent: \"m\\nX-Evil: 1\"\nfeeds: []\n", 2, "fetch.user_agent", "control characters"),
+    ("feeds: []\ndigest:\n  smtp:\n    port: 70000\n", 4, "digest.smtp.port", "65535"),
+    ("feeds: []\ndigest:\n  to: ['@@']\n", 3, "digest.to", "not an e-mail address"),
 ]
 
 

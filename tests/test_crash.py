@@ -145,3 +145,22 @@ def test_sigterm_finishes_the_batch_and_exits_0(tmp_path):
             counts = [n for (n,) in conn.execute("SELECT count(*) FROM articles GROUP BY feed")]
             polled = conn.execute("SELECT count(*) FROM feeds WHERE last_poll IS NOT NULL").fetchone()[0]
         assert counts and set(counts) == {10} and len(counts) == polled
+
+
+def test_ctrl_c_to_the_process_group_finishes_the_batch_and_exits_0(tmp_path):
+    """Ctrl-C in a terminal signals the daemon and its workers alike; the workers must not die of it."""
+    with Loopback() as server:
+        slow_pages(server)
+        for f in range(FEEDS):
+            publish(server, f, 10)
+        config = write_config(tmp_path, [{"url": server.url(f"/feed{f}.rss"), "name": f"f{f}"} for f in range(FEEDS)])
+        proc = monitor(config, "run", start_new_session=True)
+        assert wait_for(lambda: any(p.startswith("/p/") for p in list(server.hits)), timeout=60)
+        os.killpg(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert "daemon stopped" in err.decode()
+        with sqlite3.connect(tmp_path / "archive.db") as conn:
+            counts = [n for (n,) in conn.execute("SELECT count(*) FROM articles GROUP BY feed")]
+            polled = conn.execute("SELECT count(*) FROM feeds WHERE last_poll IS NOT NULL").fetchone()[0]
+        assert counts and set(counts) == {10} and len(counts) == polled

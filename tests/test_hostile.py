@@ -336,3 +336,60 @@ def test_deflate_and_gzip_bodies_are_decoded(server):
                 return await fetcher.get(server.url("/enc.rss"), feed="f", max_bytes=2**20, deadline=5)
 
         assert asyncio.run(fetch()).body == GOOD_RSS
+
+
+def _run_once(tmp_path, feeds):
+    config = config_mod.load(write_config(tmp_path, feeds))
+    with Store(config.database) as store, Workers(1) as workers:
+        stats = asyncio.run(Monitor(config, store, load_rules(config.rules), workers).run_once())
+        rows = {r["name"]: r for r in store.db.query("SELECT * FROM feeds")}
+        articles = list(store.db.query("SELECT * FROM articles ORDER BY id"))
+    return stats, rows, articles
+
+
+def test_lone_surrogate_and_odd_links_harm_nothing_else(server, tmp_path):
+    # A JSON Feed whose title escapes a lone surrogate, and an RSS feed with an IDNA-invalid link
+    # beside a good one: each feed stores what it can, and the cycle goes on.
+    server.add("/sur.json", b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "url": "http://s.example/1", '
+                            b'"title": "bad \\ud800 title", "content_text": "text"}]}', "application/feed+json")
+    server.add("/page.html", b"<html><body><article>" + b"<p>Shelling continued near the front line overnight, officials said.</p>" * 8
+               + b"</article></body></html>", "text/html")
+    server.add("/links.rss", (f'<?xml version="1.0"?><rss version="2.0"><channel><title>L</title>'
+                              f'<item><title>good</title><link>{server.url("/page.html")}</link><guid>g</guid></item>'
+                              f'<item><title>odd</title><link>http://xn--zz.com/x</link><guid>o</guid>'
+                              f'<description>kept</description></item></channel></rss>').encode())
+    server.add("/good.rss", GOOD_RSS)
+    stats, rows, articles = _run_once(tmp_path, [
+        {"url": server.url("/sur.json"), "name": "sur", "full_text": False},
+        {"url": server.url("/links.rss"), "name": "links"},
+        {"url": server.url("/good.rss"), "name": "good", "full_text": False},
+    ])
+    assert stats.failed == 0 and all(r["last_error"] is None for r in rows.values())
+    by_title = {a["title"]: a for a in articles}
+    assert by_title["bad \ufffd title"]["feed"] == "sur"
+    assert by_title["good"]["text_source"] == "page"
+    assert by_title["odd"]["text_source"] == "feed" and "invalid URL" in by_title["odd"]["error"]
+
+
+def test_items_sharing_one_guid_are_all_stored(server, tmp_path):
+    items = "".join(f'<item><title>Story {i}</title><link>http://n.example/{i}</link><guid isPermaLink="false">news-site</guid></item>'
+                    for i in range(4))
+    server.add("/same.rss", f'<?xml version="1.0"?><rss version="2.0"><channel><title>S</title>{items}</channel></rss>'.encode())
+    _stats, _rows, articles = _run_once(tmp_path, [{"url": server.url("/same.rss"), "name": "same", "full_text": False}])
+    assert [a["title"] for a in articles] == ["Story 0", "Story 1", "Story 2", "Story 3"]
+
+
+@pytest.mark.parametrize("value, seconds", [("120", 120.0), ("²", None), (" 7 ", 7.0), ("soon", None)])
+def test_retry_after_values(value, seconds):
+    from monitor.fetch import retry_after_seconds
+
+    assert retry_after_seconds(value) == seconds
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::a00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:7f00:1::1", "::127.0.0.1", "fec0::1",
+     "2001:0:4136:e378:8000:63bf:f5ff:fffe"],  # NAT64, 6to4, IPv4-compatible, site-local, Teredo to 10.0.0.1
+)
+def test_ipv6_forms_of_private_addresses_are_not_public(address):
+    assert not is_public_address(address)
