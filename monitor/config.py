@@ -343,7 +343,7 @@ def check_url(raw: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"must be an http or https URL, not {raw!r}")
     try:
-        parts.port
+        _port = parts.port  # raises on a port that is not a number from 0 to 65535
     except ValueError:
         raise ValueError(f"has an invalid port: {raw!r}") from None
     host = parts.hostname

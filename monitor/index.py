@@ -85,9 +85,12 @@ def variants(words: tuple[str, ...]) -> list[tuple[str, ...]]:
     if any("-" in w for w in words):
         out.append(tuple(part for w in words for part in w.split("-") if part))
         out.append(tuple(w.replace("-", "") for w in words))
-    elif len(words) == 2 and all(len(w.rstrip("*")) >= 3 for w in words):  # not U.S. → "us"
-        out.append(("-".join(words),))
-        out.append(("".join(words),))
+    else:
+        for i in range(len(words) - 1):  # each neighbouring pair, e.g. "cease fire agreement"
+            a, b = words[i], words[i + 1]
+            if len(a) >= 3 and len(b.rstrip("*")) >= 3:  # not U.S. → "us"
+                for joined in (f"{a}-{b}", f"{a}{b}"):
+                    out.append(words[:i] + (joined,) + words[i + 2:])
     return list(dict.fromkeys(out))
 
 

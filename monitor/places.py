@@ -77,7 +77,7 @@ class Gazetteer:
             cues[fold(entry["name"])] = (ids, int(entry.get("window", 3)))
         names: dict[tuple, _Name] = {}
         for place in data["places"]:
-            for lang, aliases in place.get("aliases", {}).items():
+            for aliases in place.get("aliases", {}).values():
                 for alias in aliases:
                     self._add(names, place["code"], CORE, alias, cues)
         for town in data.get("settlements", []):

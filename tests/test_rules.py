@@ -144,6 +144,8 @@ def hit(query: str, title: str = "", text: str = "", **kw) -> bool:
         ("перемир'я", "енергетичне перемирʼя", True),
         ("ёлка", "елка", True),
         ("U.S.", "U.S. sanctions", True),
+        ('"cease fire agreement"', "The cease-fire agreement held", True),
+        ('"cease fire agreement"', "The ceasefire agreement held", True),
         ("U.S.", "tell us more", False),
         ("attack* NEAR/5 (drone OR attack)", "The attack was repelled.", False),  # one word is not both sides
         ("attack* NEAR/5 (drone OR attack)", "The attack by a drone was repelled.", True),

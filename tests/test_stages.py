@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import tracemalloc
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_corpus
+from conftest import read_corpus
 from monitor.dedup import canonical_url
 from monitor.errors import ParseError
 from monitor.extract import extract, is_page
