@@ -78,6 +78,7 @@ The script must be run as a program (the workers use the spawn start method).
 from __future__ import annotations
 
 import argparse
+import functools
 import asyncio
 import dataclasses
 import ipaddress
@@ -362,7 +363,8 @@ def stop(proc: subprocess.Popen | None) -> None:
 def run_monitor(args, urls: list[str], work: Path, server_pids) -> tuple[list[dict], dict]:
     from monitor import extract as extract_stage
     from monitor.config import Config, FeedConfig, default_fetch
-    from monitor.daemon import Monitor, _parse_task
+    from monitor.daemon import Monitor
+    from monitor.parse import parse
     from monitor.rules import load_rules
     from monitor.store import Store
     from monitor.workers import Workers
@@ -389,8 +391,8 @@ def run_monitor(args, urls: list[str], work: Path, server_pids) -> tuple[list[di
 
         async def warm():
             tiny = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>x</title></item></channel></rss>'
-            await asyncio.gather(*(workers.run(60, _parse_task, tiny, "http://127.0.0.2/", "application/rss+xml", "warm")
-                                   for _ in range(workers.size * 2)))
+            task = functools.partial(parse, url="http://127.0.0.2/", content_type="application/rss+xml", feed="warm")
+            await asyncio.gather(*(workers.run(60, task, tiny) for _ in range(workers.size * 2)))
 
         async def cycles():
             # One event loop for the warm-up and both cycles, as in the daemon: the pool's semaphore

@@ -48,21 +48,13 @@ class CycleStats:
     unchanged: int = 0
     parsed: int = 0
     articles: int = 0
-    pages: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
 
-# The functions that run in worker processes: module-level, so they pickle by name. A task is sent
-# as a functools.partial of the stage's own function, so a worker imports only that stage's module
-# (monitor.parse is light; this module would bring trafilatura and the store with it), and workers,
-# which are replaced every `worker_tasks` tasks, start in a tenth of the time.
-def _parse_task(body: bytes, url: str, content_type: str, feed: str) -> ParsedFeed:
-    return parse_stage.parse(body, url=url, content_type=content_type, feed=feed)
-
-
-def _extract_task(body: bytes, url: str, content_type: str, fast: bool) -> Extracted:
-    return extract_stage.extract(body, url=url, content_type=content_type, fast=fast)
+# Tasks go to the worker processes as functools.partial of a stage's own function, so a worker
+# imports only that stage's module (monitor.parse is light; this module would bring trafilatura and
+# the store with it), and recycled workers start in a tenth of the time.
 
 
 def _round_robin_by_host(feeds: Iterable[FeedConfig]) -> list[FeedConfig]:
@@ -88,7 +80,6 @@ class Monitor:
         self.workers = workers
         self.clock = clock
         self.stopping = asyncio.Event()
-        self.on_progress: Callable[[str, PollResult], None] | None = None
 
     # ------------------------------------------------------------------------------------ cycle
 
@@ -113,11 +104,8 @@ class Monitor:
                         stats.unchanged += 1
                     if result.body_hash and not result.unchanged and not result.error:
                         stats.parsed += 1
-                    if self.on_progress:
-                        self.on_progress(feed.name, result)
 
             await asyncio.gather(*(one(feed) for feed in feeds))
-            stats.pages = fetcher.requests - len(feeds)
         self.store.checkpoint()
         stats.seconds = time.perf_counter() - started
         log.info(
@@ -209,7 +197,6 @@ class Monitor:
         result.title = parsed.title or None
         result.problems = "; ".join(parsed.problems)[:2000] or None
         items = self._new_items(feed, parsed.items)
-        result.skipped_items = len(parsed.items) - len(items)
         if items:
             # only page fetches use it: a feed-text-only feed needs no DNS lookup
             allow_private = self._allow_private(feed, response.peer)

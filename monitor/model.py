@@ -121,4 +121,3 @@ class PollResult:
     next_poll: str = ""
     title: str | None = None
     problems: str | None = None  # what parsing had to work round, kept on the feed's row
-    skipped_items: int = 0  # items already known
