@@ -95,7 +95,7 @@ def run(ctx: click.Context, once: bool) -> None:
     with _fatal_errors():
         config = _load(ctx)
         rules = load_rules(config.rules)
-        with Store(config.database) as store, _workers(config) as workers:
+        with Store(config.database, story_window=config.story_window) as store, _workers(config) as workers:
             monitor = Monitor(config, store, rules, workers)
             if once:
                 stats = asyncio.run(monitor.run_once())

@@ -94,6 +94,11 @@ TOP_SETTINGS: dict[str, Setting] = {
     "defaults": Setting(None, "mapping", "Feed settings applied to every feed unless the feed sets its own."),
     "fetch": Setting(None, "mapping", "Fetcher and extraction settings."),
     "digest": Setting(None, "mapping", "The daily digest."),
+    "stories": Setting(None, "mapping", "How copies of one article are folded into a story."),
+}
+
+STORY_SETTINGS: dict[str, Setting] = {
+    "window": Setting(7 * 86400.0, "duration", "How far back a new article looks for the story it copies."),
 }
 
 
@@ -154,6 +159,7 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     fetch: FetchConfig
     digest: DigestConfig | None = None
+    story_window: float = STORY_SETTINGS["window"].default
 
 
 def default_fetch() -> FetchConfig:
@@ -424,6 +430,7 @@ def loads(text: str, path: Path) -> Config:
         sender = d.pop("from", None)
         digest = DigestConfig(**d, sender=sender, smtp=smtp)
 
+    stories = _settings(checker, checker.mapping(values.get("stories"), "stories", STORY_SETTINGS), STORY_SETTINGS, "stories.")
     base = path.parent
     return Config(
         path=path,
@@ -432,6 +439,7 @@ def loads(text: str, path: Path) -> Config:
         feeds=tuple(feeds),
         fetch=FetchConfig(**fetch),
         digest=digest,
+        story_window=stories.get("window", STORY_SETTINGS["window"].default),
     )
 
 
@@ -449,5 +457,6 @@ def all_settings() -> dict[str, dict[str, Setting]]:
         "fetch": FETCH_SETTINGS,
         "digest": DIGEST_SETTINGS,
         "digest.smtp": SMTP_SETTINGS,
+        "stories": STORY_SETTINGS,
     }
 

@@ -24,7 +24,7 @@ from . import extract as extract_stage
 from . import parse as parse_stage
 from . import rules as rules_stage
 from .config import Config, FeedConfig
-from .dedup import canonical_url
+from .dedup import canonical_url, signature, text_hash
 from .errors import ExtractError, FeedError, FetchError, ParseError, StoreError
 from .fetch import PAGE_ACCEPT, Fetcher, is_public_address
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
@@ -261,6 +261,9 @@ class Monitor:
                 article.lang = extracted.lang
         if article.lang is None and article.text:
             article.lang = extract_stage.language(article.text)
+        article.text_hash = text_hash(article.text)
+        sig = signature(article.text)
+        article.signature = sig.tobytes() if sig is not None else None
         article.matches, article.places = rules_stage.tag(
             self.rules, self.gazetteer, title=article.title, text=article.text, lang=article.lang, feed=feed.name
         )

@@ -89,6 +89,8 @@ class Article:
     error: str | None = None  # why the page could not be used
     matches: list[Match] = field(default_factory=list)
     places: list[str] = field(default_factory=list)  # ISO 3166-2 codes
+    text_hash: str | None = None  # dedup: the normalised text's hash
+    signature: bytes | None = None  # dedup: MinHash of the text's shingles
 
 
 @dataclass(slots=True)

@@ -13,12 +13,14 @@ import functools
 import json
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import sqlite_utils
 
+from . import dedup
 from .config import FeedConfig
 from .errors import StoreError
 from .model import Article, FeedState, PollResult
@@ -139,7 +141,29 @@ def _m2_jobs(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_jobs]
+def _m3_stories(db: sqlite_utils.Database) -> None:
+    # Stories: one per event's article and its syndicated copies. The LSH band keys live in a table,
+    # not in memory, so the index grows on disk and survives restarts without a rebuild.
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN text_hash TEXT;
+        ALTER TABLE articles ADD COLUMN signature BLOB;
+        CREATE INDEX articles_text_hash ON articles(text_hash);
+        CREATE INDEX articles_story ON articles(story_id);
+        ALTER TABLE stories ADD COLUMN representative_id INTEGER REFERENCES articles(id);
+        ALTER TABLE stories ADD COLUMN last_seen TEXT;
+        ALTER TABLE stories ADD COLUMN sources TEXT NOT NULL DEFAULT '[]';
+        CREATE TABLE story_bands (
+            band_key INTEGER NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            seen TEXT NOT NULL
+        );
+        CREATE INDEX story_bands_key ON story_bands(band_key, seen);
+        """
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories]
 
 
 def _translated(method):
@@ -156,8 +180,9 @@ def _translated(method):
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, story_window: float = 7 * 86400.0):
         self.path = Path(path)
+        self.story_window = story_window  # seconds: how far back a copy looks for its story
         try:
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
@@ -305,18 +330,57 @@ class Store:
         article = _clean(article)
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO articles (url, link, guid, feed, title, author, text, summary, published, "
-            "fetched, lang, text_source, error, search_folded) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "fetched, lang, text_source, error, search_folded, text_hash, signature) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 article.url, article.link, article.guid, article.feed, article.title, article.author,
                 article.text, article.summary, article.published, stamp, article.lang, article.text_source,
-                article.error, folded_variants(article.title, article.text),
+                article.error, folded_variants(article.title, article.text), article.text_hash, article.signature,
             ],
         )
         if cursor.rowcount == 0:  # another feed stored the same article first
             return None
         article_id = cursor.lastrowid
+        self._join_story(article_id, article, stamp)
         self._write_tags(article_id, article.matches, article.places, stamp)
         return article_id
+
+    def _join_story(self, article_id: int, article: Article, stamp: str) -> None:
+        """Put a new article in the story of an earlier one with the same text or a near copy of it
+        (seen within the window), or start a story."""
+        since = iso(datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(seconds=self.story_window))
+        story = None
+        if article.text_hash:
+            row = self.db.execute(
+                "SELECT story_id FROM articles WHERE text_hash = ? AND id != ? AND story_id IS NOT NULL AND fetched >= ? LIMIT 1",
+                [article.text_hash, article_id, since],
+            ).fetchone()
+            story = row[0] if row else None
+        keys = dedup.bands(np.frombuffer(article.signature, dtype=np.uint32)) if article.signature else []
+        if story is None and keys:
+            candidates = self.db.execute(
+                f"SELECT DISTINCT a.id, a.signature, a.story_id FROM story_bands b JOIN articles a ON a.id = b.article_id "
+                f"WHERE b.band_key IN ({','.join('?' * len(keys))}) AND b.seen >= ? AND a.story_id IS NOT NULL",
+                [*keys, since],
+            ).fetchall()
+            mine = np.frombuffer(article.signature, dtype=np.uint32)
+            best = max(((dedup.similarity(mine, np.frombuffer(sig, dtype=np.uint32)), sid) for _id, sig, sid in candidates),
+                       default=(0.0, None))
+            story = best[1] if best[0] >= dedup.SAME_STORY else None
+        if story is None:
+            story = self.db.execute(
+                "INSERT INTO stories (title, first_seen, last_seen, article_count, representative_id, sources) "
+                "VALUES (?, ?, ?, 0, ?, '[]')",
+                [article.title, stamp, stamp, article_id],
+            ).lastrowid
+        self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story, article_id])
+        self.db.execute(
+            "UPDATE stories SET article_count = article_count + 1, last_seen = ?, sources = CASE "
+            "WHEN EXISTS (SELECT 1 FROM json_each(sources) WHERE value = ?) THEN sources "
+            "ELSE json_insert(sources, '$[#]', ?) END WHERE id = ?",
+            [stamp, article.feed, article.feed, story],
+        )
+        for key in keys:
+            self.db.execute("INSERT INTO story_bands (band_key, article_id, seen) VALUES (?, ?, ?)", [key, article_id, stamp])
 
     def _write_tags(self, article_id: int, matches, places, stamp: str) -> None:
         for match in matches:
