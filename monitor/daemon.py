@@ -48,6 +48,7 @@ class CycleStats:
     unchanged: int = 0
     parsed: int = 0
     articles: int = 0
+    updated: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
@@ -97,6 +98,7 @@ class Monitor:
                     result = await self._poll_safely(fetcher, feed)
                     result = self._save(feed, result)
                     stats.articles += len(result.articles)
+                    stats.updated += len(result.updates)
                     if result.error:
                         stats.failed += 1
                         stats.errors.append(result.error)
@@ -197,6 +199,11 @@ class Monitor:
         result.title = parsed.title or None
         result.problems = "; ".join(parsed.problems)[:2000] or None
         items = self._new_items(feed, parsed.items)
+        changed = self.store.changed(feed.name, parsed.items)
+        if changed:
+            allow_private = self._allow_private(feed, response.peer)
+            fresh = await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for _id, item in changed))
+            result.updates = [(article_id, article) for (article_id, _item), article in zip(changed, fresh)]
         if items:
             # only page fetches use it: a feed-text-only feed needs no DNS lookup
             allow_private = self._allow_private(feed, response.peer)
@@ -255,6 +262,11 @@ class Monitor:
             else:
                 article.text = extracted.text
                 article.text_source = "page"
+                # The page's rel=canonical/og:url names the article better than a feed's redirect
+                # or tracking link, when it is on the same site.
+                page_url = canonical_url(extracted.canonical)
+                if page_url and article.url and urlsplit(page_url).hostname == urlsplit(article.url).hostname:
+                    article.url = page_url
                 article.title = article.title or extracted.title or ""
                 article.author = article.author or extracted.author
                 article.published = article.published or extracted.date

@@ -43,6 +43,7 @@ def extract(body: bytes, *, url: str, content_type: str = "", fast: bool = True)
         author=(doc.author or None),
         date=(doc.date or None),
         lang=language(text, html),
+        canonical=doc.url or None,
     )
 
 

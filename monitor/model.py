@@ -59,6 +59,7 @@ class Extracted:
     author: str | None = None
     date: str | None = None
     lang: str | None = None
+    canonical: str | None = None  # the page's own URL for itself (rel=canonical, og:url)
 
 
 @dataclass(slots=True)
@@ -123,3 +124,4 @@ class PollResult:
     next_poll: str = ""
     title: str | None = None
     problems: str | None = None  # what parsing had to work round, kept on the feed's row
+    updates: list[tuple[int, Article]] = field(default_factory=list)  # stored articles with new text

@@ -159,6 +159,11 @@ def _m3_stories(db: sqlite_utils.Database) -> None:
             seen TEXT NOT NULL
         );
         CREATE INDEX story_bands_key ON story_bands(band_key, seen);
+        ALTER TABLE articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+        CREATE VIEW stories_overview AS
+            SELECT s.id, s.title, s.first_seen, s.last_seen, s.article_count, s.sources,
+                   a.url AS representative_url, a.feed AS first_feed
+            FROM stories s LEFT JOIN articles a ON a.id = s.representative_id;
         """
     )
 
@@ -305,6 +310,8 @@ class Store:
                     article_id = self._insert_article(article, stamp)
                     if article_id is not None:
                         added.append(article_id)
+                for article_id, article in result.updates:
+                    self._update_article(article_id, article, stamp)
                 if result.error is None:
                     self.db.execute(
                         "UPDATE feeds SET status=?, last_error=NULL, error_count=0, etag=?, last_modified=?, "
@@ -343,6 +350,36 @@ class Store:
         self._join_story(article_id, article, stamp)
         self._write_tags(article_id, article.matches, article.places, stamp)
         return article_id
+
+    def _update_article(self, article_id: int, article: Article, stamp: str) -> None:
+        """The same article with new text (a feed item whose title or text changed): updated in
+        place, its revision counted, its tags replaced; it stays in its story."""
+        article = _clean(article)
+        self.db.execute(
+            "UPDATE articles SET title=?, author=?, text=?, summary=?, published=coalesce(?, published), lang=?, "
+            "text_source=?, error=?, search_folded=?, text_hash=?, signature=?, revision=revision+1, fetched=? WHERE id=?",
+            [article.title, article.author, article.text, article.summary, article.published, article.lang,
+             article.text_source, article.error, folded_variants(article.title, article.text), article.text_hash,
+             article.signature, stamp, article_id],
+        )
+        self.db.execute("DELETE FROM matches WHERE article_id=?", [article_id])
+        self.db.execute("DELETE FROM article_places WHERE article_id=?", [article_id])
+        self._write_tags(article_id, article.matches, article.places, stamp)
+
+    def changed(self, feed: str, items) -> list[tuple[int, object]]:
+        """Items already stored for this feed whose title or text differ from what is stored."""
+        by_guid = {item.guid: item for item in items}
+        out = []
+        for chunk in _chunks(list(by_guid)):
+            rows = self.db.execute(
+                f"SELECT id, guid, title, summary FROM articles WHERE feed=? AND guid IN ({','.join('?' * len(chunk))})",
+                [feed, *chunk],
+            )
+            for article_id, guid, title, summary in rows:
+                item = by_guid[guid]
+                if (item.title, item.summary) != (title, summary):
+                    out.append((article_id, item))
+        return out
 
     def _join_story(self, article_id: int, article: Article, stamp: str) -> None:
         """Put a new article in the story of an earlier one with the same text or a near copy of it

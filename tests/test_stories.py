@@ -96,3 +96,29 @@ def test_copies_outside_the_window_start_a_new_story(tmp_path):
         store.save_poll(PollResult(feed="f", status=200, next_poll="x", articles=[_article(2, text + " More.")]),
                         NOW + timedelta(days=3))
         assert store.count("stories") == 2
+
+
+def test_successive_polls_update_the_article_in_place(tmp_path):
+    """nodejs-feed1..3 are three real polls of one feed: one item whose text grew. One article,
+    revision 3, the last text; no second article, no second story."""
+    import asyncio
+
+    from conftest import Loopback, write_config
+    from monitor import config as config_mod
+    from monitor.daemon import Monitor
+    from monitor.rules import load_rules
+    from monitor.workers import Workers
+
+    with Loopback() as server:
+        config = config_mod.load(write_config(tmp_path, [{"url": server.url("/feed.xml"), "name": "nodejs", "full_text": False}]))
+        with Store(config.database) as store, Workers(1) as workers:
+            monitor = Monitor(config, store, load_rules(config.rules), workers)
+            for poll in (1, 2, 3):
+                server.add("/feed.xml", corpus("feeds", "real", "rss2email", f"nodejs-feed{poll}.xml").read_bytes())
+                stats = asyncio.run(monitor.run_once())
+                assert (stats.articles, stats.updated) == ((1, 0) if poll == 1 else (0, 1))
+            rows = list(store.db.query("SELECT revision, length(text) AS n, story_id FROM articles"))
+            assert len(rows) == 1 and rows[0]["revision"] == 3 and rows[0]["n"] > 2000
+            assert store.count("stories") == 1
+            stats = asyncio.run(monitor.run_once())  # unchanged: nothing parsed, nothing updated
+            assert (stats.parsed, stats.updated) == (0, 0)
