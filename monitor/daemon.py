@@ -108,7 +108,7 @@ class Monitor:
                         stats.parsed += 1
 
             await asyncio.gather(*(one(feed) for feed in feeds))
-        self.store.checkpoint()
+        self.store.checkpoint(self.clock())
         stats.seconds = time.perf_counter() - started
         log.info(
             "cycle done",

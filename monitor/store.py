@@ -229,8 +229,13 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {number}")
         return len(MIGRATIONS)
 
-    def checkpoint(self) -> None:
-        """Fold the WAL back into the database file; PASSIVE never waits on readers (Datasette)."""
+    def checkpoint(self, now: datetime | None = None) -> None:
+        """After a cycle: drop LSH band keys older than the story window (no copy looks that far
+        back, so the index stays the window's size), then fold the WAL back into the database file;
+        PASSIVE never waits on readers (Datasette)."""
+        if now is not None:
+            with self.db.atomic():
+                self.db.execute("DELETE FROM story_bands WHERE seen < ?", [iso(now - timedelta(seconds=self.story_window))])
         self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # ------------------------------------------------------------------------------------ feeds

@@ -96,6 +96,8 @@ def test_copies_outside_the_window_start_a_new_story(tmp_path):
         store.save_poll(PollResult(feed="f", status=200, next_poll="x", articles=[_article(2, text + " More.")]),
                         NOW + timedelta(days=3))
         assert store.count("stories") == 2
+        store.checkpoint(NOW + timedelta(days=3, hours=1))  # band keys older than the window go
+        assert [r[0] for r in store.db.execute("SELECT DISTINCT article_id FROM story_bands")] == [2]
 
 
 def test_successive_polls_update_the_article_in_place(tmp_path):
