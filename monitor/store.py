@@ -160,6 +160,17 @@ def _m3_stories(db: sqlite_utils.Database) -> None:
         );
         CREATE INDEX story_bands_key ON story_bands(band_key, seen);
         ALTER TABLE articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+        -- an item that turned out to be an article already stored (another feed's, or the same page
+        -- under another link): remembered, so it is not fetched again, and shown as "also in"
+        CREATE TABLE sightings (
+            feed TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            url TEXT,
+            article_id INTEGER REFERENCES articles(id),
+            seen TEXT NOT NULL,
+            PRIMARY KEY (feed, guid)
+        );
+        CREATE INDEX sightings_url ON sightings(url);
         CREATE VIEW stories_overview AS
             SELECT s.id, s.title, s.first_seen, s.last_seen, s.article_count, s.sources,
                    a.url AS representative_url, a.feed AS first_feed
@@ -298,11 +309,14 @@ class Store:
         found_guids: set[str] = set()
         found_urls: set[str] = set()
         for chunk in _chunks(list(guids)):
-            q = f"SELECT guid FROM articles WHERE feed=? AND guid IN ({','.join('?' * len(chunk))})"
-            found_guids.update(r[0] for r in self.db.execute(q, [feed, *chunk]))
+            marks = ",".join("?" * len(chunk))
+            q = (f"SELECT guid FROM articles WHERE feed=? AND guid IN ({marks}) "
+                 f"UNION SELECT guid FROM sightings WHERE feed=? AND guid IN ({marks})")
+            found_guids.update(r[0] for r in self.db.execute(q, [feed, *chunk, feed, *chunk]))
         for chunk in _chunks([u for u in urls if u]):
-            q = f"SELECT url FROM articles WHERE url IN ({','.join('?' * len(chunk))})"
-            found_urls.update(r[0] for r in self.db.execute(q, chunk))
+            marks = ",".join("?" * len(chunk))
+            q = f"SELECT url FROM articles WHERE url IN ({marks}) UNION SELECT url FROM sightings WHERE url IN ({marks})"
+            found_urls.update(r[0] for r in self.db.execute(q, [*chunk, *chunk]))
         return found_guids, found_urls
 
     def save_poll(self, result: PollResult, now: datetime) -> list[int]:
@@ -349,7 +363,14 @@ class Store:
                 article.error, folded_variants(article.title, article.text), article.text_hash, article.signature,
             ],
         )
-        if cursor.rowcount == 0:  # another feed stored the same article first
+        if cursor.rowcount == 0:  # stored already: by another feed, or under its page's canonical URL
+            row = self.db.execute(
+                "SELECT id FROM articles WHERE url = ? OR (feed = ? AND guid = ?)", [article.url, article.feed, article.guid]
+            ).fetchone()
+            self.db.execute(
+                "INSERT OR IGNORE INTO sightings (feed, guid, url, article_id, seen) VALUES (?, ?, ?, ?, ?)",
+                [article.feed, article.guid, dedup.canonical_url(article.link), row[0] if row else None, stamp],
+            )
             return None
         article_id = cursor.lastrowid
         self._join_story(article_id, article, stamp)

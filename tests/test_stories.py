@@ -124,3 +124,41 @@ def test_successive_polls_update_the_article_in_place(tmp_path):
             assert store.count("stories") == 1
             stats = asyncio.run(monitor.run_once())  # unchanged: nothing parsed, nothing updated
             assert (stats.parsed, stats.updated) == (0, 0)
+
+
+def test_the_pages_canonical_url_names_the_article(tmp_path):
+    """Two feeds link one article through different redirect URLs; the page names itself (rel=canonical),
+    so it is stored once."""
+    import asyncio
+
+    from conftest import Loopback, write_config
+    from monitor import config as config_mod
+    from monitor.daemon import Monitor
+    from monitor.rules import load_rules
+    from monitor.workers import Workers
+
+    with Loopback() as server:
+        page = (f'<html><head><title>T</title><link rel="canonical" href="{server.url("/news/real-article")}"></head>'
+                "<body><article>" + "<p>Shelling continued near the front line overnight, officials said.</p>" * 8
+                + "</article></body></html>").encode()
+        server.add("/r1", page, "text/html")
+        server.add("/r2", page, "text/html")
+        for n in (1, 2):
+            server.add(f"/f{n}.rss", (f'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title><item><title>Shelling</title>'
+                                      f'<link>{server.url(f"/r{n}")}</link><guid>g{n}</guid></item></channel></rss>').encode())
+        config = config_mod.load(write_config(tmp_path, [{"url": server.url(f"/f{n}.rss"), "name": f"f{n}"} for n in (1, 2)]))
+        with Store(config.database) as store, Workers(1) as workers:
+            monitor = Monitor(config, store, load_rules(config.rules), workers)
+            asyncio.run(monitor.run_once())
+            urls = [r[0] for r in store.db.execute("SELECT url FROM articles")]
+            sightings = [tuple(r) for r in store.db.execute("SELECT feed, guid, article_id FROM sightings")]
+            # The feeds change (a new item elsewhere), so they are parsed again: the redirect links
+            # already seen are not fetched again.
+            server.honour_validators = False
+            for n in (1, 2):
+                body = server.files[f"/f{n}.rss"][0].replace(b"</channel>", b"<item><title>x</title><guid>new</guid></item></channel>")
+                server.add(f"/f{n}.rss", body)
+            asyncio.run(monitor.run_once())
+    assert urls == [server.url("/news/real-article").replace("http://", "https://")]
+    assert len(sightings) == 1 and sightings[0][2] == 1  # the other feed's item points at the stored article
+    assert (server.hits["/r1"], server.hits["/r2"]) == (1, 1)
