@@ -57,7 +57,8 @@ def test_same_article_from_two_feeds_is_stored_once(store):
     second = store.save_poll(PollResult(feed="g", status=200, articles=[article(1, feed="g")], next_poll="x"), NOW)
     assert len(first) == 1 and second == [] and store.count("articles") == 1
     guids, urls = store.known("g", ["g1"], ["https://n.example/1"])
-    assert guids == set() and urls == {"https://n.example/1"}
+    assert guids == {"g1"} and urls == {"https://n.example/1"}  # g's item is a sighting of f's article
+    assert [tuple(r) for r in store.db.execute("SELECT feed, guid, article_id FROM sightings")] == [("g", "g1", first[0])]
 
 
 def test_failures_count_and_success_resets(store):
