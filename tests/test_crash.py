@@ -125,30 +125,16 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
         assert len(committed) > 0, "no round got as far as a commit: the kills came too early to test anything"
 
 
-def test_sigterm_finishes_the_batch_and_exits_0(tmp_path):
-    with Loopback() as server:
-        slow_pages(server)
-        for f in range(FEEDS):
-            publish(server, f, 10)
-        config = write_config(tmp_path, [{"url": server.url(f"/feed{f}.rss"), "name": f"f{f}"} for f in range(FEEDS)])
-        proc = monitor(config, "run")
-        assert wait_for(lambda: any(p.startswith("/p/") for p in list(server.hits)), timeout=60)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=90)
-        assert proc.returncode == 0, err.decode()[-2000:]
-        log = err.decode()
-        assert "stopping" in log and "daemon stopped" in log
-        ok, urls = snapshot(tmp_path / "archive.db")
-        assert ok == "ok" and len(urls) == len(set(urls))
-        # Every feed that was started was finished: each polled feed has all 10 of its articles.
-        with sqlite3.connect(tmp_path / "archive.db") as conn:
-            counts = [n for (n,) in conn.execute("SELECT count(*) FROM articles GROUP BY feed")]
-            polled = conn.execute("SELECT count(*) FROM feeds WHERE last_poll IS NOT NULL").fetchone()[0]
-        assert counts and set(counts) == {10} and len(counts) == polled
-
-
-def test_ctrl_c_to_the_process_group_finishes_the_batch_and_exits_0(tmp_path):
-    """Ctrl-C in a terminal signals the daemon and its workers alike; the workers must not die of it."""
+@pytest.mark.parametrize(
+    "stop",
+    [
+        lambda proc: proc.send_signal(signal.SIGTERM),  # systemd's stop
+        # Ctrl-C in a terminal signals the whole process group, workers too: they must not die of it
+        lambda proc: os.killpg(proc.pid, signal.SIGINT),
+    ],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_stopping_finishes_the_batch_and_exits_0(tmp_path, stop):
     with Loopback() as server:
         slow_pages(server)
         for f in range(FEEDS):
@@ -156,10 +142,14 @@ def test_ctrl_c_to_the_process_group_finishes_the_batch_and_exits_0(tmp_path):
         config = write_config(tmp_path, [{"url": server.url(f"/feed{f}.rss"), "name": f"f{f}"} for f in range(FEEDS)])
         proc = monitor(config, "run", start_new_session=True)
         assert wait_for(lambda: any(p.startswith("/p/") for p in list(server.hits)), timeout=60)
-        os.killpg(proc.pid, signal.SIGINT)
+        stop(proc)
         _out, err = proc.communicate(timeout=90)
         assert proc.returncode == 0, err.decode()[-2000:]
-        assert "daemon stopped" in err.decode()
+        log = err.decode()
+        assert "stopping" in log and "daemon stopped" in log
+        ok, urls = snapshot(tmp_path / "archive.db")
+        assert ok == "ok" and len(urls) == len(set(urls))
+        # Every feed that was started was finished: each polled feed has all 10 of its articles.
         with sqlite3.connect(tmp_path / "archive.db") as conn:
             counts = [n for (n,) in conn.execute("SELECT count(*) FROM articles GROUP BY feed")]
             polled = conn.execute("SELECT count(*) FROM feeds WHERE last_poll IS NOT NULL").fetchone()[0]
