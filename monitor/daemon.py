@@ -199,17 +199,13 @@ class Monitor:
         result.title = parsed.title or None
         result.problems = "; ".join(parsed.problems)[:2000] or None
         items = self._new_items(feed, parsed.items)
-        changed = self.store.changed(feed.name, parsed.items)
-        if changed:
-            allow_private = self._allow_private(feed, response.peer)
-            fresh = await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for _id, item in changed))
-            result.updates = [(article_id, article) for (article_id, _item), article in zip(changed, fresh)]
-        if items:
-            # only page fetches use it: a feed-text-only feed needs no DNS lookup
-            allow_private = self._allow_private(feed, response.peer)
-            result.articles = list(
-                await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for item in items))
-            )
+        changed = self.store.changed(feed.name, parsed.items)  # stored items whose title or text changed
+        allow_private = self._allow_private(feed, response.peer)
+        built = await asyncio.gather(
+            *(self._article(fetcher, feed, item, allow_private) for item in items + [item for _id, item in changed])
+        )
+        result.articles = list(built[: len(items)])
+        result.updates = [(article_id, article) for (article_id, _item), article in zip(changed, built[len(items):])]
         log.info("feed polled", extra={"feed": feed.name, "url": feed.url, "status": response.status,
                                        "items": len(parsed.items), "new": len(items)})
         return result
