@@ -442,8 +442,9 @@ class Store:
             "ELSE json_insert(sources, '$[#]', ?) END WHERE id = ?",
             [stamp, article.feed, article.feed, story],
         )
-        for key in keys:
-            self.db.execute("INSERT INTO story_bands (band_key, article_id, seen) VALUES (?, ?, ?)", [key, article_id, stamp])
+        self.db.conn.executemany(
+            "INSERT INTO story_bands (band_key, article_id, seen) VALUES (?, ?, ?)", [(k, article_id, stamp) for k in keys]
+        )
 
     def _write_tags(self, article_id: int, matches, places, stamp: str) -> None:
         for match in matches:

@@ -166,9 +166,14 @@ def folded_variants(*texts: str) -> str:
     """
     seen: dict[str, None] = {}
     for text in texts:
-        for word in _WORD.findall(text or ""):
-            lower = word.lower()
-            folded = fold(lower)
-            if folded != lower:
-                seen.setdefault(folded)
+        if not text or text.isascii():
+            continue
+        lower, folded = _WORD.findall(text.lower()), _WORD.findall(fold(text))
+        if len(lower) == len(folded):  # folded once, word for word (almost every text)
+            pairs = zip(lower, folded)
+        else:
+            pairs = ((word, fold(word)) for word in lower)
+        for word, folded_word in pairs:
+            if folded_word != word:
+                seen.setdefault(folded_word)
     return " ".join(seen)
