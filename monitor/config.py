@@ -57,7 +57,7 @@ FEED_KEYS: dict[str, Setting] = {
 
 # Settings of the fetcher and the extraction pool, under `fetch:`.
 FETCH_SETTINGS: dict[str, Setting] = {
-    "concurrency": Setting(64, "int", "Requests in flight at once, over all hosts."),
+    "concurrency": Setting(100, "int", "Requests in flight at once, over all hosts."),
     "per_host": Setting(4, "int", "Requests in flight at once to one host."),
     "max_redirects": Setting(5, "int", "Redirects followed before a request fails."),
     "user_agent": Setting(USER_AGENT, "str", "The User-Agent header sent with every request."),
