@@ -98,7 +98,7 @@ def run(ctx: click.Context, once: bool) -> None:
         with Store(config.database, story_window=config.story_window) as store, _workers(config) as workers:
             monitor = Monitor(config, store, rules, workers)
             if once:
-                stats = asyncio.run(monitor.run_once())
+                stats = _run_once_watched(monitor, len(config.feeds))
                 click.echo(
                     f"{stats.feeds} feeds polled ({stats.unchanged} unchanged, {stats.failed} failed), "
                     f"{stats.articles} new articles in {stats.seconds:.1f} s",
@@ -106,6 +106,26 @@ def run(ctx: click.Context, once: bool) -> None:
                 )
             else:
                 asyncio.run(monitor.serve())
+
+
+def _run_once_watched(monitor, total: int):
+    """One cycle; a progress bar when a person watches (stderr is a terminal), logs otherwise."""
+    if not sys.stderr.isatty():
+        return asyncio.run(monitor.run_once())
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[news]} new"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("poll", total=total, news=0)
+        news = 0
+
+        def advance(result) -> None:
+            nonlocal news
+            news += len(result.articles)
+            bar.update(task, advance=1, news=news)
+
+        return asyncio.run(monitor.run_once(advance))
 
 
 def _workers(config):

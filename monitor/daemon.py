@@ -84,7 +84,8 @@ class Monitor:
 
     # ------------------------------------------------------------------------------------ cycle
 
-    async def cycle(self, feeds: Iterable[FeedConfig]) -> CycleStats:
+    async def cycle(self, feeds: Iterable[FeedConfig], progress: Callable[[PollResult], None] | None = None) -> CycleStats:
+        """Poll the feeds; `progress` is told of each feed's result as it is stored."""
         feeds = _round_robin_by_host(feeds)
         stats = CycleStats(feeds=len(feeds))
         started = time.perf_counter()
@@ -97,6 +98,8 @@ class Monitor:
                         return
                     result = await self._poll_safely(fetcher, feed)
                     result = self._save(feed, result)
+                    if progress is not None:
+                        progress(result)
                     stats.articles += len(result.articles)
                     stats.updated += len(result.updates)
                     if result.error:
@@ -335,10 +338,10 @@ class Monitor:
         self.store.sync_feeds(self.config.feeds, self.clock())
         self.store.sync_places(self.gazetteer.places)
 
-    async def run_once(self) -> CycleStats:
+    async def run_once(self, progress: Callable[[PollResult], None] | None = None) -> CycleStats:
         """Every configured feed polled once, due or not."""
         self.sync()
-        return await self.cycle(self.config.feeds)
+        return await self.cycle(self.config.feeds, progress)
 
     async def poll_due(self) -> CycleStats:
         self.sync()

@@ -103,3 +103,24 @@ def test_demo_runs_offline(tmp_path):
     assert sources == {"page": 8, "feed": 1}  # the one page that 404s keeps its feed summary
     assert cyrillic == 1  # the windows-1251 page came out as Cyrillic
     assert kherson == "UA-65"
+
+
+def test_run_once_reports_progress_per_feed(tmp_path):
+    import asyncio
+
+    from monitor import config as config_mod
+    from monitor.daemon import Monitor
+    from monitor.rules import load_rules
+    from monitor.store import Store
+    from monitor.workers import Workers
+
+    with Loopback() as s:
+        s.add("/good.rss", GOOD)
+        config = config_mod.load(write_config(tmp_path, [
+            {"url": s.url("/good.rss"), "name": "good", "full_text": False},
+            {"url": s.url("/missing.rss"), "name": "missing"},
+        ]))
+        seen = []
+        with Store(config.database) as store, Workers(1) as workers:
+            asyncio.run(Monitor(config, store, load_rules(config.rules), workers).run_once(seen.append))
+    assert sorted((r.feed, len(r.articles), bool(r.error)) for r in seen) == [("good", 1, False), ("missing", 0, True)]
