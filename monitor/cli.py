@@ -352,6 +352,43 @@ def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch:
                f"{(done - done_before) / max(1e-9, seconds):,.0f} articles/s)", err=True)
 
 
+@cli.command()
+@click.option("--since", default="24h", show_default=True, metavar="DURATION", help="The period: hits of the last 24h, 7d, …")
+@click.option("--dry-run", is_flag=True, help="Build the message and mark nothing as sent.")
+@click.option("--output", type=click.File("w", encoding="utf-8"), metavar="FILE", help="Write the RFC 5322 message to FILE.")
+@click.pass_context
+def digest(ctx: click.Context, since: str, dry_run: bool, output) -> None:
+    """Build the digest of the hits of a period (sending comes with issue #5: use --dry-run)."""
+    from datetime import timedelta
+
+    from . import digest as digest_stage
+    from .store import Store
+
+    try:
+        period = config_mod.parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    if not dry_run:
+        raise click.UsageError("sending is not built yet (issue #5): use --dry-run --output FILE")
+    with _fatal_errors():
+        config = _load(ctx)
+        ruleset = load_rules(config.rules)
+        end = _now()
+        start = end - timedelta(seconds=period)
+        with Store(config.database, story_window=config.story_window) as store:
+            built = digest_stage.collect(store.digest_rows(start, end), list(ruleset.rules), store.failing_feeds(end), start, end)
+    settings = config.digest
+    sender = (settings.sender if settings and settings.sender else "monitor@localhost")
+    recipients = list(settings.to) if settings and settings.to else ["analyst@localhost"]
+    message = digest_stage.render(built, sender=sender, recipients=recipients, now=end)
+    text = message.as_string()
+    if output is not None:
+        output.write(text)
+        click.echo(f"{built.stories} stories, {built.hits} hits: written to {output.name} (nothing marked as sent)", err=True)
+    else:
+        click.echo(text)
+
+
 def _now():
     from .daemon import utcnow
 

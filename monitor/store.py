@@ -514,6 +514,27 @@ class Store:
                 "UPDATE jobs SET last_id=?, done=done+?, updated=? WHERE name=?", [batch[-1][0], len(batch), stamp, job]
             )
 
+    def digest_rows(self, since: datetime, until: datetime) -> list[dict]:
+        """Every match made in [since, until): the rule, the article, its story and its places."""
+        rows = self.db.query(
+            "SELECT m.rule, m.snippet, m.terms, a.id AS article_id, a.story_id, a.title, a.url, a.link, a.feed, a.published, "
+            "a.fetched, coalesce(s.sources, '[]') AS sources, "
+            "(SELECT group_concat(place) FROM article_places p WHERE p.article_id = a.id) AS places "
+            "FROM matches m JOIN articles a ON a.id = m.article_id LEFT JOIN stories s ON s.id = a.story_id "
+            "WHERE m.matched >= ? AND m.matched < ?",
+            [iso(since), iso(until)],
+        )
+        return [dict(r, terms=json.loads(r["terms"]), sources=json.loads(r["sources"])) for r in rows]
+
+    def failing_feeds(self, now: datetime, after: timedelta = timedelta(days=1)) -> list[tuple[str, str]]:
+        """Active feeds whose last success (or, never successful, whose first poll) is older than `after`."""
+        rows = self.db.execute(
+            "SELECT name, last_error FROM feeds WHERE active = 1 AND error_count > 0 "
+            "AND coalesce(last_success, '') < ? ORDER BY name",
+            [iso(now - after)],
+        )
+        return [(name, error or "") for name, error in rows]
+
     def count(self, table: str) -> int:
         return self.db[table].count
 

@@ -1,0 +1,133 @@
+"""digest: the hits of a period as one readable mail. Pure: rows in, an email.message out.
+
+Grouped by rule (priority first), one entry per story: its first matching article's title linked to
+its URL, source and time, places, the snippet with the matched terms marked, and "also in" for the
+other feeds that carried the story. On top a summary (hits per rule and per place); at the end the
+feeds that have been failing for more than a day.
+
+Untrusted text (titles, snippets, feed names) goes only into the bodies, through Jinja2 with
+autoescape; the headers hold counts and dates we make ourselves, so a hostile title cannot add a
+header (CVE-2024-6923 turns an encoded word in a Subject into a real header on Python 3.11.7).
+Only http(s) links are linked. Sending, and recording what was sent, is the daemon's and the CLI's
+business (issue #5).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+
+
+def clean(text: str | None) -> str:
+    """Untrusted text without control characters (line breaks in a title are a header-injection tool)."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())
+
+
+@dataclass
+class Entry:
+    story_id: int
+    title: str
+    url: str | None
+    feed: str
+    when: str
+    places: list[str]
+    snippet: list[tuple[str, bool]]  # pieces of the snippet; True where a matched term stands
+    also_in: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    rule: str
+    description: str
+    entries: list[Entry]
+
+
+@dataclass
+class Digest:
+    start: datetime
+    end: datetime
+    sections: list[Section]
+    per_place: list[tuple[str, int]]
+    failing: list[tuple[str, str]]  # (feed, last error)
+
+    @property
+    def stories(self) -> int:
+        return len({e.story_id for s in self.sections for e in s.entries})
+
+    @property
+    def hits(self) -> int:
+        return sum(len(s.entries) for s in self.sections)
+
+
+def _pieces(snippet: str, terms: list[str]) -> list[tuple[str, bool]]:
+    words = sorted({w for t in terms for w in re.findall(r"\w[\w'’-]*", t.replace("*", ""))}, key=len, reverse=True)
+    if not words:
+        return [(snippet, False)]
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in words) + r")\w*", re.IGNORECASE)
+    out, position = [], 0
+    for m in pattern.finditer(snippet):
+        if m.start() > position:
+            out.append((snippet[position : m.start()], False))
+        out.append((m.group(), True))
+        position = m.end()
+    if position < len(snippet):
+        out.append((snippet[position:], False))
+    return out
+
+
+def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start: datetime, end: datetime) -> Digest:
+    """Rows of hits (one per match: rule, story, article fields, snippet, terms, places, sources)
+    → one entry per story and rule, rules by priority, stories by first sight."""
+    order = {r.name: (-r.priority, r.name) for r in rules}
+    described = {r.name: r.description for r in rules}
+    by_rule: dict[str, dict[int, Entry]] = {}
+    places: Counter[str] = Counter()
+    for row in sorted(rows, key=lambda r: (r["fetched"], r["article_id"])):
+        story = row["story_id"] if row["story_id"] is not None else -row["article_id"]
+        entries = by_rule.setdefault(row["rule"], {})
+        if story in entries:
+            continue
+        url = row["url"] if (row["url"] or "").startswith(("http://", "https://")) else None
+        if url and url.startswith("https://") and (row.get("link") or "").startswith("http://"):
+            url = "http://" + url[len("https://"):]  # the canonical key says https; the site may not
+        sources = [clean(s) for s in row["sources"] if s != row["feed"]]
+        codes = [c for c in (row["places"] or "").split(",") if c]
+        places.update(codes)
+        entries[story] = Entry(
+            story_id=story, title=clean(row["title"]) or "(no title)", url=url, feed=clean(row["feed"]),
+            when=(row["published"] or row["fetched"] or "")[:16].replace("T", " "), places=codes,
+            snippet=_pieces(clean(row["snippet"]), row["terms"]), also_in=sources,
+        )
+    sections = [Section(rule, clean(described.get(rule, "")), list(entries.values()))
+                for rule, entries in sorted(by_rule.items(), key=lambda kv: order.get(kv[0], (0, kv[0])))]
+    return Digest(start, end, sections, places.most_common(), [(clean(f), clean(e)) for f, e in failing])
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("monitor", "data/templates"), autoescape=select_autoescape(["html", "html.j2"], default_for_string=True),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def render(digest: Digest, *, sender: str, recipients: list[str], now: datetime) -> EmailMessage:
+    """The digest as a multipart/alternative message (text/plain and text/html)."""
+    env = _environment()
+    context = {"digest": digest}
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = (f"monitor digest {digest.end:%Y-%m-%d}: {digest.stories} stories, "
+                          f"{digest.hits} hits in {len(digest.sections)} rules")
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = email.utils.format_datetime(now)
+    message["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or "monitor.invalid")
+    message.set_content(env.get_template("digest.txt.j2").render(context))
+    message.add_alternative(env.get_template("digest.html.j2").render(context), subtype="html")
+    return message
