@@ -75,6 +75,7 @@ DIGEST_SETTINGS: dict[str, Setting] = {
     "from": Setting(None, "address", "The digest's From address."),
     "time": Setting("07:00", "time", "When the daily digest is sent (HH:MM)."),
     "timezone": Setting("Europe/Kyiv", "timezone", "Time zone of `time`."),
+    "send_empty": Setting(False, "bool", "Send a digest when the period has no hits."),
     "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file."),
 }
 
@@ -148,6 +149,7 @@ class DigestConfig:
     sender: str | None = None
     time: str = "07:00"
     timezone: str = "Europe/Kyiv"
+    send_empty: bool = False
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 

@@ -8,8 +8,8 @@ feeds that have been failing for more than a day.
 Untrusted text (titles, snippets, feed names) goes only into the bodies, through Jinja2 with
 autoescape; the headers hold counts and dates we make ourselves, so a hostile title cannot add a
 header (CVE-2024-6923 turns an encoded word in a Subject into a real header on Python 3.11.7).
-Only http(s) links are linked. Sending, and recording what was sent, is the daemon's and the CLI's
-business (issue #5).
+Only http(s) links are linked. `send` hands the message to an SMTP server, recipients given
+explicitly; recording what was sent is the caller's (cli.digest), around it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,18 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 
+import os
+import smtplib
+import ssl
+from pathlib import Path
+
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .errors import MonitorError
+
+
+class DigestError(MonitorError):
+    """The digest could not be handed to the SMTP server (refused, down, bad credentials)."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 
@@ -131,3 +142,35 @@ def render(digest: Digest, *, sender: str, recipients: list[str], now: datetime)
     message.set_content(env.get_template("digest.txt.j2").render(context))
     message.add_alternative(env.get_template("digest.html.j2").render(context), subtype="html")
     return message
+
+
+def password(smtp) -> str | None:
+    """From the environment variable, a file, or a systemd credential named by the file's name."""
+    if smtp.password_env:
+        return os.environ.get(smtp.password_env)
+    if smtp.password_file:
+        path = Path(smtp.password_file)
+        if not path.is_absolute() and os.environ.get("CREDENTIALS_DIRECTORY"):
+            path = Path(os.environ["CREDENTIALS_DIRECTORY"]) / path
+        return path.read_text(encoding="utf-8").strip()
+    return None
+
+
+def send(message: EmailMessage, smtp, sender: str, recipients: list[str], timeout: float = 60.0) -> None:
+    """Hand the message to the server. Raises DigestError unless every recipient was accepted."""
+    port = smtp.port or {"tls": 465, "starttls": 587}.get(smtp.security, 25)
+    try:
+        if smtp.security == "tls":
+            client = smtplib.SMTP_SSL(smtp.host, port, timeout=timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(smtp.host, port, timeout=timeout)
+        with client:
+            if smtp.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if smtp.username:
+                client.login(smtp.username, password(smtp) or "")
+            refused = client.send_message(message, from_addr=sender, to_addrs=recipients)
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        raise DigestError(f"digest: {smtp.host}:{port}: {type(exc).__name__}: {exc}") from None
+    if refused:
+        raise DigestError(f"digest: {smtp.host}:{port}: recipients refused: {', '.join(refused)}")

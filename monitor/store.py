@@ -179,7 +179,20 @@ def _m3_stories(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories]
+def _m4_digests(db: sqlite_utils.Database) -> None:
+    # A digest is written down before it is handed to the server ('sending') and marked 'sent' once
+    # accepted: a row left 'sending' by a crash is taken as sent, so no period goes out twice.
+    db.executescript(
+        """
+        ALTER TABLE digests ADD COLUMN message_id TEXT;
+        ALTER TABLE digests ADD COLUMN error TEXT;
+        ALTER TABLE digests ADD COLUMN stories INTEGER;
+        CREATE INDEX digests_period ON digests(period_end);
+        """
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories, _m4_digests]
 
 
 def _translated(method):
@@ -525,6 +538,29 @@ class Store:
             [iso(since), iso(until)],
         )
         return [dict(r, terms=json.loads(r["terms"]), sources=json.loads(r["sources"])) for r in rows]
+
+    def digest_period_start(self, default: datetime) -> datetime:
+        """Where the next digest starts: the end of the last one sent (or being sent), else `default`."""
+        row = self.db.execute(
+            "SELECT max(period_end) FROM digests WHERE status IN ('sent', 'sending')"
+        ).fetchone()
+        return datetime.fromisoformat(row[0].replace("Z", "+00:00")) if row and row[0] else default
+
+    def digest_sending(self, start: datetime, end: datetime, recipients: list[str], message_id: str,
+                       stories: int, now: datetime) -> int:
+        with self.db.atomic():
+            return self.db.execute(
+                "INSERT INTO digests (created, period_start, period_end, recipients, status, message_id, stories) "
+                "VALUES (?, ?, ?, ?, 'sending', ?, ?)",
+                [iso(now), iso(start), iso(end), json.dumps(recipients), message_id, stories],
+            ).lastrowid
+
+    def digest_done(self, digest_id: int, now: datetime, error: str | None = None) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE digests SET status = ?, sent = ?, error = ? WHERE id = ?",
+                ["failed" if error else "sent", None if error else iso(now), error, digest_id],
+            )
 
     def failing_feeds(self, now: datetime, after: timedelta = timedelta(days=1)) -> list[tuple[str, str]]:
         """Active feeds whose last success (or, never successful, whose first poll) is older than `after`."""

@@ -75,3 +75,114 @@ def test_rules_order_by_priority():
     rows = [dict(row, rule="mobilisation"), dict(row, rule="energy-attacks", article_id=2, story_id=2)]
     built = collect(rows, rules, [], NOW, NOW)
     assert [s.rule for s in built.sections] == ["energy-attacks", "mobilisation"]  # priority 3 before 1
+
+
+# ---------------------------------------------------------------------------------- sending (aiosmtpd)
+
+import pytest  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
+
+
+class Inbox:
+    def __init__(self, answer: str = "250 OK"):
+        self.answer, self.messages = answer, []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.answer.startswith("250"):
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return self.answer
+
+
+@pytest.fixture
+def smtp():
+    import socket
+
+    with socket.socket() as s:  # aiosmtpd checks it is up by connecting: it needs a real port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def send_config(tmp_path, port: int) -> str:
+    config = archive(tmp_path)
+    text = config.read_text() + (f"digest:\n  to: [analyst@example.org, desk@example.org]\n  from: monitor@example.org\n"
+                                 f"  smtp: {{host: 127.0.0.1, port: {port}, security: none}}\n")
+    config.write_text(text)
+    return str(config)
+
+
+def test_sent_once_to_every_recipient_and_recorded(tmp_path, smtp, monkeypatch):
+    import monitor.cli as cli_module
+
+    inbox, port = smtp
+    config = send_config(tmp_path, port)
+    monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=1))
+    result = CliRunner().invoke(cli, ["--config", config, "digest"])
+    assert result.exit_code == 0, result.output
+    ((sender, recipients, content),) = inbox.messages
+    assert sender == "monitor@example.org" and recipients == ["analyst@example.org", "desk@example.org"]
+    assert email.message_from_bytes(content, policy=default)["Bcc"] is None
+    with Store(tmp_path / "archive.db") as store:
+        (status, message_id), = store.db.execute("SELECT status, message_id FROM digests").fetchall()
+    assert status == "sent" and message_id == email.message_from_bytes(content, policy=default)["Message-ID"]
+    # The next run starts where this one ended: no hits, nothing sent again.
+    monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=2))
+    again = CliRunner().invoke(cli, ["--config", config, "digest"])
+    assert again.exit_code == 0 and "nothing sent" in again.output and len(inbox.messages) == 1
+
+
+@pytest.mark.parametrize("answer", ["451 4.3.0 Try again later", "554 5.7.1 Rejected"])
+def test_refused_loses_nothing_and_the_next_attempt_sends_once(tmp_path, smtp, monkeypatch, answer):
+    import monitor.cli as cli_module
+
+    inbox, port = smtp
+    config = send_config(tmp_path, port)
+    monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=1))
+    inbox.answer = answer
+    refused = CliRunner().invoke(cli, ["--config", config, "digest"])
+    assert refused.exit_code == 1 and answer.split()[0] in refused.output and inbox.messages == []
+    inbox.answer = "250 OK"
+    monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=2))
+    sent = CliRunner().invoke(cli, ["--config", config, "digest"])
+    assert sent.exit_code == 0 and len(inbox.messages) == 1
+    assert b"also in: herald" in inbox.messages[0][2]  # the refused period went out in full
+
+
+def test_server_down_loses_nothing(tmp_path, monkeypatch):
+    import socket
+
+    import monitor.cli as cli_module
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = send_config(tmp_path, port)
+    monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=1))
+    result = CliRunner().invoke(cli, ["--config", config, "digest"])
+    assert result.exit_code == 1 and "ConnectionRefusedError" in result.output
+    with Store(tmp_path / "archive.db") as store:
+        assert store.digest_period_start(NOW) == NOW  # the failed period is not counted as sent
+
+
+def test_crash_between_sending_and_recording_does_not_send_twice(tmp_path, smtp, monkeypatch):
+    import monitor.cli as cli_module
+    from monitor.store import Store as RealStore
+
+    inbox, port = smtp
+    config = send_config(tmp_path, port)
+    monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=1))
+
+    def crash(self, digest_id, now, error=None):
+        raise SystemExit(9)  # the process dies after the server accepted, before 'sent' is written
+
+    monkeypatch.setattr(RealStore, "digest_done", crash)
+    CliRunner().invoke(cli, ["--config", config, "digest"])
+    assert len(inbox.messages) == 1
+    monkeypatch.undo()
+    monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=2))
+    CliRunner().invoke(cli, ["--config", config, "digest"])
+    assert len(inbox.messages) == 1
