@@ -359,8 +359,6 @@ def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch:
 @click.pass_context
 def digest(ctx: click.Context, since: str | None, dry_run: bool, output) -> None:
     """Build the digest of a period's hits and send it (or, with --dry-run, only show it)."""
-    from datetime import timedelta
-
     from . import digest as digest_stage
     from .store import Store
 
@@ -374,34 +372,23 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, output) -> None
         if not dry_run and not (settings and settings.to and settings.sender and settings.smtp):
             raise ConfigError("sending needs `digest: to, from, smtp` in the config (or use --dry-run)", file=str(config.path))
         ruleset = load_rules(config.rules)
-        end = _now()
         with Store(config.database, story_window=config.story_window) as store:
-            start = end - timedelta(seconds=period) if period else store.digest_period_start(end - timedelta(days=7))
-            built = digest_stage.collect(store.digest_rows(start, end), list(ruleset.rules), store.failing_feeds(end), start, end)
-            sender = settings.sender if settings and settings.sender else "monitor@localhost"
-            recipients = list(settings.to) if settings and settings.to else ["analyst@localhost"]
-            message = digest_stage.render(built, sender=sender, recipients=recipients, now=end)
-            if output is not None:
-                output.write(message.as_string())
-            if dry_run:
-                if output is None:
-                    click.echo(message.as_string())
-                click.echo(f"{built.stories} stories, {built.hits} hits; nothing marked as sent", err=True)
-                return
-            if not built.hits and not settings.send_empty:
-                click.echo("no hits in the period: nothing sent (digest.send_empty is false)", err=True)
-                return
-            # Written down before the server sees it: a crash after the server accepted leaves a
-            # 'sending' row, which counts as sent, so the period is never mailed twice.
-            digest_id = store.digest_sending(start, end, recipients, message["Message-ID"], built.stories, end)
             try:
-                digest_stage.send(message, settings.smtp, sender, recipients)
+                outcome = digest_stage.deliver(store, config, list(ruleset.rules), _now(), since=period, dry_run=dry_run)
             except digest_stage.DigestError as exc:
-                store.digest_done(digest_id, _now(), error=str(exc))
                 click.echo(f"monitor: {exc}; the hits stay for the next attempt", err=True)
                 sys.exit(1)
-            store.digest_done(digest_id, _now())
-    click.echo(f"digest sent to {', '.join(recipients)}: {built.stories} stories, {built.hits} hits", err=True)
+    if output is not None:
+        output.write(outcome.message.as_string())
+    elif dry_run:
+        click.echo(outcome.message.as_string())
+    built = outcome.digest
+    if outcome.sent:
+        click.echo(f"digest sent to {outcome.message['To']}: {built.stories} stories, {built.hits} hits", err=True)
+    elif dry_run:
+        click.echo(f"{built.stories} stories, {built.hits} hits; nothing marked as sent", err=True)
+    else:
+        click.echo("no hits in the period: nothing sent (digest.send_empty is false)", err=True)
 
 
 def _now():

@@ -16,10 +16,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable, Iterable
+from zoneinfo import ZoneInfo
 from urllib.parse import urlsplit
 
 import schedule
 
+from . import digest as digest_stage
 from . import extract as extract_stage
 from . import parse as parse_stage
 from . import rules as rules_stage
@@ -81,6 +83,9 @@ class Monitor:
         self.workers = workers
         self.clock = clock
         self.stopping = asyncio.Event()
+        self.started = clock()
+        self._digest_failures = 0
+        self._digest_retry_at: datetime | None = None
 
     # ------------------------------------------------------------------------------------ cycle
 
@@ -343,10 +348,47 @@ class Monitor:
         self.sync()
         return await self.cycle(self.config.feeds, progress)
 
+    def _digest_slot(self, now: datetime) -> datetime | None:
+        """The latest scheduled digest time at or before now (UTC), or None when no digest is set up."""
+        settings = self.config.digest
+        if not (settings and settings.to and settings.sender and settings.smtp):
+            return None
+        local = now.astimezone(ZoneInfo(settings.timezone))
+        hour, minute = (int(part) for part in settings.time.split(":"))
+        slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if slot > local:
+            slot -= timedelta(days=1)
+        return slot.astimezone(timezone.utc)
+
+    async def digest_if_due(self) -> bool:
+        """Send the digest when its time has come and its period has not been sent; a run missed
+        while the daemon was down is caught up at start; a refusal is retried with backoff."""
+        now = self.clock()
+        slot = self._digest_slot(now)
+        if slot is None or (self._digest_retry_at is not None and now < self._digest_retry_at):
+            return False
+        last = self.store.last_digest_end() or self.started  # a fresh archive waits for its first slot
+        if last >= slot:
+            return False
+        try:
+            outcome = digest_stage.deliver(self.store, self.config, list(self.rules.rules), now)
+        except digest_stage.DigestError as exc:
+            self._digest_failures += 1
+            delay = min(6 * 3600, 300 * 2 ** (self._digest_failures - 1))
+            self._digest_retry_at = now + timedelta(seconds=delay)
+            log.warning("digest not sent, retrying later", extra={"error": str(exc), "retry_in": delay})
+            return False
+        self._digest_failures, self._digest_retry_at = 0, None
+        log.info("digest sent" if outcome.sent else "digest period empty",
+                 extra={"stories": outcome.digest.stories, "hits": outcome.digest.hits})
+        return outcome.sent
+
     async def poll_due(self) -> CycleStats:
         self.sync()
         due = set(self.store.due(self.clock()))
-        return await self.cycle(feed for feed in self.config.feeds if feed.name in due)
+        stats = await self.cycle(feed for feed in self.config.feeds if feed.name in due)
+        await self.digest_if_due()
+        return stats
 
     def stop(self) -> None:
         log.info("stopping: finishing the feeds in flight")

@@ -174,3 +174,41 @@ def send(message: EmailMessage, smtp, sender: str, recipients: list[str], timeou
         raise DigestError(f"digest: {smtp.host}:{port}: {type(exc).__name__}: {exc}") from None
     if refused:
         raise DigestError(f"digest: {smtp.host}:{port}: recipients refused: {', '.join(refused)}")
+
+
+@dataclass
+class Outcome:
+    message: EmailMessage
+    digest: Digest
+    sent: bool  # False: a dry run, or nothing to send
+
+
+def deliver(store, config, rules: list, now: datetime, *, since: float | None = None, dry_run: bool = False) -> Outcome:
+    """Build the digest of [start, now) and, unless dry_run, send it, recording it around the send.
+
+    start is now − since, or the end of the last digest sent (at most a week back). The row is written
+    'sending' before the server sees the message and marked 'sent' once it accepts: a crash in
+    between leaves 'sending', which counts as sent, so no period is mailed twice; a refusal marks it
+    'failed', so its hits go into the next attempt. Raises DigestError on a refusal.
+    """
+    from datetime import timedelta
+
+    settings = config.digest
+    start = now - timedelta(seconds=since) if since else store.digest_period_start(now - timedelta(days=7))
+    built = collect(store.digest_rows(start, now), rules, store.failing_feeds(now), start, now)
+    sender = settings.sender if settings and settings.sender else "monitor@localhost"
+    recipients = list(settings.to) if settings and settings.to else ["analyst@localhost"]
+    message = render(built, sender=sender, recipients=recipients, now=now)
+    if dry_run:
+        return Outcome(message, built, sent=False)
+    if not built.hits and not settings.send_empty:
+        store.digest_empty(start, now, now)
+        return Outcome(message, built, sent=False)
+    digest_id = store.digest_sending(start, now, recipients, message["Message-ID"], built.stories, now)
+    try:
+        send(message, settings.smtp, sender, recipients)
+    except DigestError as exc:
+        store.digest_done(digest_id, now, error=str(exc))
+        raise
+    store.digest_done(digest_id, now)
+    return Outcome(message, built, sent=True)

@@ -541,10 +541,23 @@ class Store:
 
     def digest_period_start(self, default: datetime) -> datetime:
         """Where the next digest starts: the end of the last one sent (or being sent), else `default`."""
+        last = self.last_digest_end()
+        return last if last is not None else default
+
+    def last_digest_end(self) -> datetime | None:
+        """The end of the last period sent, being sent, or found empty."""
         row = self.db.execute(
-            "SELECT max(period_end) FROM digests WHERE status IN ('sent', 'sending')"
+            "SELECT max(period_end) FROM digests WHERE status IN ('sent', 'sending', 'empty')"
         ).fetchone()
-        return datetime.fromisoformat(row[0].replace("Z", "+00:00")) if row and row[0] else default
+        return datetime.fromisoformat(row[0].replace("Z", "+00:00")) if row and row[0] else None
+
+    def digest_empty(self, start: datetime, end: datetime, now: datetime) -> None:
+        """A period with nothing to send is recorded too, so the daemon does not look at it again."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO digests (created, period_start, period_end, status, stories) VALUES (?, ?, ?, 'empty', 0)",
+                [iso(now), iso(start), iso(end)],
+            )
 
     def digest_sending(self, start: datetime, end: datetime, recipients: list[str], message_id: str,
                        stories: int, now: datetime) -> int:

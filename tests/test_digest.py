@@ -186,3 +186,36 @@ def test_crash_between_sending_and_recording_does_not_send_twice(tmp_path, smtp,
     monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=2))
     CliRunner().invoke(cli, ["--config", config, "digest"])
     assert len(inbox.messages) == 1
+
+
+def test_daemon_sends_at_its_time_catches_up_and_retries(tmp_path, smtp):
+    """The daemon's tick sends the digest once its time has passed in its time zone, catches up a
+    slot missed while it was down, retries a refusal later, and never sends a slot twice."""
+    import asyncio
+
+    from monitor import config as config_mod
+    from monitor.daemon import Monitor
+    from monitor.workers import Workers
+
+    inbox, port = smtp
+    path = send_config(tmp_path, port)
+    text = open(path).read().replace("digest:\n", 'digest:\n  time: "07:00"\n  timezone: Europe/Kyiv\n')
+    open(path, "w").write(text)
+    config = config_mod.load(path)
+    clock = {"now": datetime(2026, 11, 26, 4, 30, tzinfo=timezone.utc)}  # 06:30 in Kyiv: not yet
+    with Store(config.database) as store, Workers(1) as workers:
+        # the last digest covered up to the morning before: today's 07:00 Kyiv slot is the next one
+        store.db.execute("INSERT INTO digests (created, period_start, period_end, status) VALUES "
+                         "('x', '2026-11-24T05:00:00Z', '2026-11-25T05:00:00Z', 'sent')")
+        monitor = Monitor(config, store, load_rules(config.rules), workers, clock=lambda: clock["now"])
+        assert asyncio.run(monitor.digest_if_due()) is False and inbox.messages == []
+        clock["now"] = datetime(2026, 11, 26, 5, 1, tzinfo=timezone.utc)  # 07:01 Kyiv
+        inbox.answer = "451 4.3.0 Try again later"
+        assert asyncio.run(monitor.digest_if_due()) is False  # refused: retried in 5 minutes, not at once
+        inbox.answer = "250 OK"
+        clock["now"] = datetime(2026, 11, 26, 5, 3, tzinfo=timezone.utc)
+        assert asyncio.run(monitor.digest_if_due()) is False and inbox.messages == []
+        clock["now"] = datetime(2026, 11, 26, 5, 7, tzinfo=timezone.utc)
+        assert asyncio.run(monitor.digest_if_due()) is True and len(inbox.messages) == 1
+        clock["now"] = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)  # later the same day: sent already
+        assert asyncio.run(monitor.digest_if_due()) is False and len(inbox.messages) == 1
