@@ -219,3 +219,70 @@ def test_daemon_sends_at_its_time_catches_up_and_retries(tmp_path, smtp):
         assert asyncio.run(monitor.digest_if_due()) is True and len(inbox.messages) == 1
         clock["now"] = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)  # later the same day: sent already
         assert asyncio.run(monitor.digest_if_due()) is False and len(inbox.messages) == 1
+
+
+def _certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1, made with cryptography."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(datetime.now(timezone.utc) - timedelta(days=1))
+            .not_valid_after(datetime.now(timezone.utc) + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
+    import socket
+    import ssl
+
+    import monitor.cli as cli_module
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"monitor", b"s3cret")
+        logins.append((mechanism, ok))
+        return AuthResult(success=ok)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            authenticator=authenticator, auth_required=True)
+    controller.start()
+    try:
+        config = archive(tmp_path)
+        credentials = tmp_path / "credentials"
+        credentials.mkdir()
+        (credentials / "smtp").write_text("s3cret\n")
+        config.write_text(config.read_text() + (
+            "digest:\n  to: [analyst@example.org]\n  from: monitor@example.org\n"
+            f"  smtp: {{host: 127.0.0.1, port: {port}, security: starttls, username: monitor, password_file: smtp}}\n"))
+        monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))  # as systemd's LoadCredential sets it
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test's certificate
+        monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=1))
+        result = CliRunner().invoke(cli, ["--config", str(config), "digest"])
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    assert len(inbox.messages) == 1 and logins and all(ok for _m, ok in logins)
