@@ -76,6 +76,12 @@ DIGEST_SETTINGS: dict[str, Setting] = {
     "time": Setting("07:00", "time", "When the daily digest is sent (HH:MM)."),
     "timezone": Setting("Europe/Kyiv", "timezone", "Time zone of `time`."),
     "send_empty": Setting(False, "bool", "Send a digest when the period has no hits."),
+    "subject": Setting("monitor digest {date}: {stories} stories, {hits} hits", "str",
+                       "The subject; {date}, {stories}, {hits} and {rules} are filled in."),
+    "rules": Setting((), "list", "Only these rules in the digest (default: all)."),
+    "min_priority": Setting(0, "priority", "Only rules of at least this priority."),
+    "spike_factor": Setting(3.0, "factor", "A rule spikes when its hits in `spike_window` reach this many times its usual."),
+    "spike_window": Setting(6 * 3600.0, "duration", "The recent stretch compared with the rule's usual rate."),
     "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file."),
 }
 
@@ -150,6 +156,11 @@ class DigestConfig:
     time: str = "07:00"
     timezone: str = "Europe/Kyiv"
     send_empty: bool = False
+    subject: str = "monitor digest {date}: {stories} stories, {hits} hits"
+    rules: tuple[str, ...] = ()
+    min_priority: int = 0
+    spike_factor: float = 3.0
+    spike_window: float = 6 * 3600.0
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 
@@ -292,6 +303,14 @@ def _convert(kind: str, raw: Any) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 1_000_000:
             raise ValueError(f"must be a whole number from 1 to 1,000,000, not {raw!r}")
         return raw
+    if kind == "priority":
+        if isinstance(raw, bool) or not isinstance(raw, int) or not -1000 <= raw <= 1000:
+            raise ValueError(f"must be a whole number from -1000 to 1000, not {raw!r}")
+        return raw
+    if kind == "factor":
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 1 <= raw <= 1000:
+            raise ValueError(f"must be a number from 1 to 1000, not {raw!r}")
+        return float(raw)
     if kind == "port":
         if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 65535:
             raise ValueError(f"must be a port number from 1 to 65535, not {raw!r}")
@@ -430,6 +449,12 @@ def loads(text: str, path: Path) -> Config:
             node = smtp_found["password_file"][1]
             raise checker.fail(node, "digest.smtp.password_file", "give password_env or password_file, not both")
         sender = d.pop("from", None)
+        if "subject" in d:
+            try:
+                d["subject"].format(date="2026-01-01", stories=0, hits=0, rules=0)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise checker.fail(found["subject"][0], "digest.subject",
+                                   f"may use only {{date}}, {{stories}}, {{hits}}, {{rules}} ({exc!r})") from None
         digest = DigestConfig(**d, sender=sender, smtp=smtp)
 
     stories = _settings(checker, checker.mapping(values.get("stories"), "stories", STORY_SETTINGS), STORY_SETTINGS, "stories.")

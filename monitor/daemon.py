@@ -387,8 +387,24 @@ class Monitor:
         self.sync()
         due = set(self.store.due(self.clock()))
         stats = await self.cycle(feed for feed in self.config.feeds if feed.name in due)
+        self.send_alerts()
         await self.digest_if_due()
         return stats
+
+    def send_alerts(self) -> int:
+        """Mail the new hits of `alert: immediate` rules, batched per cycle; a refusal is retried
+        at the next cycle (the hits stay unmarked)."""
+        settings = self.config.digest
+        if not (settings and settings.to and settings.sender and settings.smtp) or not any(r.alert for r in self.rules.rules):
+            return 0
+        try:
+            sent = digest_stage.alert(self.store, self.config, list(self.rules.rules), self.clock(), self.started)
+        except digest_stage.DigestError as exc:
+            log.warning("alert not sent, retrying next cycle", extra={"error": str(exc)})
+            return 0
+        if sent:
+            log.info("alert sent", extra={"hits": sent})
+        return sent
 
     def stop(self) -> None:
         log.info("stopping: finishing the feeds in flight")

@@ -69,6 +69,9 @@ class Digest:
     sections: list[Section]
     per_place: list[tuple[str, int]]
     failing: list[tuple[str, str]]  # (feed, last error)
+    silent: list[tuple[str, str]] = field(default_factory=list)  # (feed, last new article)
+    spikes: list[tuple[str, int, float]] = field(default_factory=list)  # (rule, hits lately, usual)
+    title: str = "monitor digest"
 
     @property
     def stories(self) -> int:
@@ -95,9 +98,13 @@ def _pieces(snippet: str, terms: list[str]) -> list[tuple[str, bool]]:
     return out
 
 
-def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start: datetime, end: datetime) -> Digest:
+def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start: datetime, end: datetime,
+            *, only: tuple[str, ...] = (), min_priority: int = 0) -> Digest:
     """Rows of hits (one per match: rule, story, article fields, snippet, terms, places, sources)
-    → one entry per story and rule, rules by priority, stories by first sight."""
+    → one entry per story and rule, rules by priority, stories by first sight. `only` and
+    `min_priority` choose the rules."""
+    wanted = {r.name for r in rules if r.priority >= min_priority and (not only or r.name in only)}
+    rows = [r for r in rows if r["rule"] in wanted]
     order = {r.name: (-r.priority, r.name) for r in rules}
     described = {r.name: r.description for r in rules}
     by_rule: dict[str, dict[int, Entry]] = {}
@@ -128,13 +135,15 @@ def _environment() -> Environment:
                        trim_blocks=True, lstrip_blocks=True)
 
 
-def render(digest: Digest, *, sender: str, recipients: list[str], now: datetime) -> EmailMessage:
-    """The digest as a multipart/alternative message (text/plain and text/html)."""
+def render(digest: Digest, *, sender: str, recipients: list[str], now: datetime,
+           subject: str = "monitor digest {date}: {stories} stories, {hits} hits") -> EmailMessage:
+    """The digest as a multipart/alternative message (text/plain and text/html). The subject is
+    filled with our own counts and date only, never with a title."""
     env = _environment()
     context = {"digest": digest}
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = (f"monitor digest {digest.end:%Y-%m-%d}: {digest.stories} stories, "
-                          f"{digest.hits} hits in {len(digest.sections)} rules")
+    message["Subject"] = clean(subject.format(date=f"{digest.end:%Y-%m-%d}", stories=digest.stories,
+                                              hits=digest.hits, rules=len(digest.sections)))
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = email.utils.format_datetime(now)
@@ -193,12 +202,17 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     """
     from datetime import timedelta
 
-    settings = config.digest
+    from .config import DigestConfig
+
+    settings = config.digest or DigestConfig()
     start = now - timedelta(seconds=since) if since else store.digest_period_start(now - timedelta(days=7))
-    built = collect(store.digest_rows(start, now), rules, store.failing_feeds(now), start, now)
-    sender = settings.sender if settings and settings.sender else "monitor@localhost"
-    recipients = list(settings.to) if settings and settings.to else ["analyst@localhost"]
-    message = render(built, sender=sender, recipients=recipients, now=now)
+    built = collect(store.digest_rows(start, now), rules, store.failing_feeds(now), start, now,
+                    only=settings.rules, min_priority=settings.min_priority)
+    built.silent = store.silent_feeds(now)
+    built.spikes = store.spikes(now, settings.spike_window, settings.spike_factor)
+    sender = settings.sender or "monitor@localhost"
+    recipients = list(settings.to) or ["analyst@localhost"]
+    message = render(built, sender=sender, recipients=recipients, now=now, subject=settings.subject)
     if dry_run:
         return Outcome(message, built, sent=False)
     if not built.hits and not settings.send_empty:
@@ -212,3 +226,26 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
         raise
     store.digest_done(digest_id, now)
     return Outcome(message, built, sent=True)
+
+
+def alert(store, config, rules: list, now: datetime, since: datetime) -> int:
+    """Mail the hits of `alert: immediate` rules not alerted yet (matched since `since`), in one short
+    message; returns how many. Marked 'sending' before the server sees it and 'sent' once it
+    accepts; a refusal forgets the marks, so the next cycle tries again. Raises DigestError."""
+    names = [r.name for r in rules if r.alert]
+    rows = store.unalerted(names, since)
+    if not rows:
+        return 0
+    settings = config.digest
+    built = collect(rows, rules, [], since, now)
+    built.title = "monitor alert"
+    message = render(built, sender=settings.sender, recipients=list(settings.to), now=now,
+                     subject=f"monitor alert: {len(rows)} new hits for " + ", ".join(s.rule for s in built.sections))
+    store.mark_alerts(rows, "sending", now)
+    try:
+        send(message, settings.smtp, settings.sender, list(settings.to))
+    except DigestError:
+        store.mark_alerts(rows, None, now)
+        raise
+    store.mark_alerts(rows, "sent", now)
+    return len(rows)

@@ -9,7 +9,7 @@ any rule of any file uses as `@name`):
     fields: [title, text]      # optional: where bare terms are looked for
     languages: [en, uk, ru]    # optional: article languages the rule applies to
     priority: 1                # optional: higher first in the digest
-    alert: false               # optional: mail at once (the digest issue)
+    alert: immediate           # optional: also mail each hit at once (within a poll cycle)
     tags: [military]           # optional
 
 `keywords: [a, b*, "c d"]` is shorthand for `query: a OR b* OR "c d"`.
@@ -417,12 +417,12 @@ def _rule(doc: dict, file: str, text: str) -> Rule:
     priority = doc.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise RuleError("`priority` must be a whole number", file=file, line=_line_of(text, "priority:", line))
-    if not isinstance(doc.get("alert", False), bool):
-        raise RuleError("`alert` must be true or false", file=file, line=_line_of(text, "alert:", line))
+    if doc.get("alert", False) not in (True, False, "immediate", "digest"):
+        raise RuleError("`alert` must be `immediate` (or true) or `digest` (or false)", file=file, line=_line_of(text, "alert:", line))
     return Rule(
         name=name.strip(), query=query, node=node, description=" ".join(str(doc.get("description") or "").split()),
         fields=fields, languages=_as_tuple(doc.get("languages"), file, text, "languages"), priority=priority,
-        alert=doc.get("alert", False), tags=_as_tuple(doc.get("tags"), file, text, "tags"), file=file, line=line,
+        alert=doc.get("alert", False) in (True, "immediate"), tags=_as_tuple(doc.get("tags"), file, text, "tags"), file=file, line=line,
     )
 
 

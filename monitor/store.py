@@ -188,6 +188,15 @@ def _m4_digests(db: sqlite_utils.Database) -> None:
         ALTER TABLE digests ADD COLUMN error TEXT;
         ALTER TABLE digests ADD COLUMN stories INTEGER;
         CREATE INDEX digests_period ON digests(period_end);
+        -- hits of `alert: immediate` rules mailed at once ('sending' before the server sees them)
+        CREATE TABLE alerts (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            rule TEXT NOT NULL,
+            status TEXT NOT NULL,
+            sent TEXT,
+            PRIMARY KEY (article_id, rule)
+        );
+        CREATE INDEX matches_matched ON matches(matched);
         """
     )
 
@@ -574,6 +583,66 @@ class Store:
                 "UPDATE digests SET status = ?, sent = ?, error = ? WHERE id = ?",
                 ["failed" if error else "sent", None if error else iso(now), error, digest_id],
             )
+
+    def unalerted(self, rules: list[str], since: datetime) -> list[dict]:
+        """Hit rows (as digest_rows) of these rules, matched since `since`, not alerted yet."""
+        if not rules:
+            return []
+        marks = ",".join("?" * len(rules))
+        rows = self.db.query(
+            "SELECT m.rule, m.snippet, m.terms, a.id AS article_id, a.story_id, a.title, a.url, a.link, a.feed, "
+            "a.published, a.fetched, coalesce(s.sources, '[]') AS sources, "
+            "(SELECT group_concat(place) FROM article_places p WHERE p.article_id = a.id) AS places "
+            "FROM matches m JOIN articles a ON a.id = m.article_id LEFT JOIN stories s ON s.id = a.story_id "
+            f"WHERE m.rule IN ({marks}) AND m.matched >= ? "
+            "AND NOT EXISTS (SELECT 1 FROM alerts x WHERE x.article_id = m.article_id AND x.rule = m.rule)",
+            [*rules, iso(since)],
+        )
+        return [dict(r, terms=json.loads(r["terms"]), sources=json.loads(r["sources"])) for r in rows]
+
+    def mark_alerts(self, rows: list[dict], status: str | None, now: datetime) -> None:
+        """'sending' before the mail goes, 'sent' once accepted; None forgets them (refused: retry)."""
+        with self.db.atomic():
+            for row in rows:
+                if status is None:
+                    self.db.execute("DELETE FROM alerts WHERE article_id=? AND rule=?", [row["article_id"], row["rule"]])
+                else:
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO alerts (article_id, rule, status, sent) VALUES (?, ?, ?, ?)",
+                        [row["article_id"], row["rule"], status, iso(now) if status == "sent" else None],
+                    )
+
+    def spikes(self, now: datetime, window: float, factor: float, baseline: timedelta = timedelta(days=7)) -> list[tuple[str, int, float]]:
+        """Rules whose hits in the last `window` seconds reach `factor` times their usual rate over the
+        `baseline` before it (and at least 3): (rule, hits now, usual hits per window)."""
+        recent_start = now - timedelta(seconds=window)
+        rows = self.db.execute(
+            "SELECT rule, sum(matched >= ?) AS recent, sum(matched < ?) AS before FROM matches "
+            "WHERE matched >= ? AND matched < ? GROUP BY rule",
+            [iso(recent_start), iso(recent_start), iso(recent_start - baseline), iso(now)],
+        ).fetchall()
+        windows = baseline.total_seconds() / window
+        out = []
+        for rule, recent, before in rows:
+            usual = (before or 0) / windows
+            if recent >= 3 and recent >= factor * max(usual, 1 / windows):
+                out.append((rule, recent, usual))
+        return sorted(out, key=lambda r: -r[1])
+
+    def silent_feeds(self, now: datetime) -> list[tuple[str, str]]:
+        """Feeds that answer but have brought nothing new for much longer than their usual rhythm:
+        more than 5 times their average gap between new articles, and more than a day."""
+        rows = self.db.execute(
+            "SELECT f.name, count(a.id), min(a.fetched), max(a.fetched) FROM feeds f JOIN articles a ON a.feed = f.name "
+            "WHERE f.active = 1 AND f.last_error IS NULL GROUP BY f.name HAVING count(a.id) >= 5"
+        ).fetchall()
+        out = []
+        for name, count, first, last in rows:
+            first_at, last_at = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (first, last))
+            gap = (last_at - first_at) / (count - 1)
+            if now - last_at > max(timedelta(days=1), 5 * gap):
+                out.append((name, last))
+        return out
 
     def failing_feeds(self, now: datetime, after: timedelta = timedelta(days=1)) -> list[tuple[str, str]]:
         """Active feeds whose last success (or, never successful, whose first poll) is older than `after`."""

@@ -50,7 +50,7 @@ def test_dry_run_writes_one_entry_per_story_safely(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     message = email.message_from_bytes(out.read_bytes(), policy=default)
     assert message["Bcc"] is None and "Bcc" not in out.read_text().split("\n\n", 1)[0]
-    assert message["Subject"] == "monitor digest 2026-11-25: 1 stories, 1 hits in 1 rules"
+    assert message["Subject"] == "monitor digest 2026-11-25: 1 stories, 1 hits"
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
@@ -286,3 +286,73 @@ def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
         controller.stop()
     assert result.exit_code == 0, result.output
     assert len(inbox.messages) == 1 and logins and all(ok for _m, ok in logins)
+
+
+def test_immediate_alerts_are_sent_once_per_hit_and_retried_after_a_refusal(tmp_path, smtp):
+    import asyncio
+
+    from conftest import Loopback
+    from monitor import config as config_mod
+    from monitor.daemon import Monitor
+    from monitor.workers import Workers
+
+    inbox, port = smtp
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "kherson.yaml").write_text("name: kherson\ndescription: Kherson, at once.\nquery: Kherson\nalert: immediate\n")
+    (rules / "truce.yaml").write_text("name: truce\ndescription: Truces, in the digest only.\nquery: truce\n")
+    item = ('<item><title>{t}</title><link>http://k.example/{n}</link><guid>{n}</guid>'
+            '<description>Report {n}: shelling in Kherson overnight; a truce is discussed.</description></item>')
+    with Loopback() as server:
+        def publish(count):
+            items = "".join(item.format(t=f"Kherson report {n}", n=n) for n in range(count))
+            server.add("/f.rss", f'<?xml version="1.0"?><rss version="2.0"><channel><title>K</title>{items}</channel></rss>'.encode())
+
+        config_path = write_config(tmp_path, [{"url": server.url("/f.rss"), "name": "k", "full_text": False}], rules=rules)
+        config_path.write_text(config_path.read_text() + (
+            "digest:\n  to: [desk@example.org]\n  from: monitor@example.org\n"
+            f"  smtp: {{host: 127.0.0.1, port: {port}, security: none}}\n"))
+        config = config_mod.load(config_path)
+        with Store(config.database) as store, Workers(1) as workers:
+            monitor = Monitor(config, store, load_rules(config.rules), workers)
+            monitor.started -= timedelta(minutes=1)
+            publish(2)
+            inbox.answer = "451 4.3.0 Try again later"
+            asyncio.run(monitor.poll_due())  # refused: nothing marked
+            assert inbox.messages == []
+            inbox.answer = "250 OK"
+            publish(3)
+            asyncio.run(monitor.run_once())
+            assert monitor.send_alerts() == 3 and len(inbox.messages) == 1
+            assert monitor.send_alerts() == 0 and len(inbox.messages) == 1  # each hit once
+    message = email.message_from_bytes(inbox.messages[0][2], policy=default)
+    assert message["Subject"] == "monitor alert: 3 new hits for kherson"
+    assert "truce" not in message.get_body(("plain",)).get_content().split("==")[1]  # only the alert rule
+
+
+def test_spikes_and_silent_feeds(tmp_path):
+    with Store(tmp_path / "a.db") as store:
+        store.db.execute("INSERT INTO feeds (name, url) VALUES ('f', 'x'), ('quiet', 'y')")
+        for n in range(40):
+            when = NOW - timedelta(days=6) + timedelta(hours=4 * n) if n < 30 else NOW - timedelta(hours=1, minutes=n)
+            a = article(n, "f", f"t{n}")
+            a.url, a.guid = f"https://f.example/{n}", str(n)
+            store.save_poll(PollResult(feed="f", status=200, next_poll="x", articles=[a]), when)
+        for n in range(6):  # a feed that brought something every hour, then nothing for two days
+            a = article(100 + n, "quiet", f"q{n}")
+            a.matches = []
+            store.save_poll(PollResult(feed="quiet", status=200, next_poll="x", articles=[a]), NOW - timedelta(days=2, hours=n))
+        (rule, recent, usual), = store.spikes(NOW, 6 * 3600, 3.0)
+        assert rule == "ceasefire" and recent == 10 and usual < 2
+        assert [name for name, _last in store.silent_feeds(NOW)] == ["quiet"]
+
+
+def test_digest_subject_placeholders_are_checked(tmp_path):
+    from monitor import config as config_mod
+    from monitor.errors import ConfigError
+
+    path = tmp_path / "feeds.yaml"
+    path.write_text('feeds: []\ndigest:\n  subject: "news {title}"\n')
+    with pytest.raises(ConfigError, match="digest.subject") as info:
+        config_mod.load(path)
+    assert info.value.line == 3
