@@ -616,6 +616,9 @@ class Store:
         """Rules whose hits in the last `window` seconds reach `factor` times their usual rate over the
         `baseline` before it (and at least 3): (rule, hits now, usual hits per window)."""
         recent_start = now - timedelta(seconds=window)
+        first = self.db.execute("SELECT min(matched) FROM matches").fetchone()[0]
+        if first is None or first > iso(recent_start - baseline / 2):
+            return []  # under half the baseline of history: every rule would look like a spike
         rows = self.db.execute(
             "SELECT rule, sum(matched >= ?) AS recent, sum(matched < ?) AS before FROM matches "
             "WHERE matched >= ? AND matched < ? GROUP BY rule",

@@ -356,3 +356,11 @@ def test_digest_subject_placeholders_are_checked(tmp_path):
     with pytest.raises(ConfigError, match="digest.subject") as info:
         config_mod.load(path)
     assert info.value.line == 3
+
+
+def test_no_spikes_without_history(tmp_path):
+    with Store(tmp_path / "a.db") as store:
+        store.db.execute("INSERT INTO feeds (name, url) VALUES ('f', 'x')")
+        store.save_poll(PollResult(feed="f", status=200, next_poll="x",
+                                   articles=[article(n, "f", f"t{n}") for n in range(5)]), NOW)
+        assert store.spikes(NOW + timedelta(hours=1), 6 * 3600, 3.0) == []  # a new archive has no usual yet
