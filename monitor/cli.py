@@ -355,13 +355,16 @@ def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch:
 @cli.command()
 @click.option("--since", metavar="DURATION", help="The period: hits of the last 24h, 7d, … (default: since the last digest sent, at most a week).")
 @click.option("--dry-run", is_flag=True, help="Build the message and mark nothing as sent.")
+@click.option("--send", "send_", is_flag=True, help="Send it (what happens without --dry-run; for scripts that say so).")
 @click.option("--output", type=click.File("w", encoding="utf-8"), metavar="FILE", help="Write the RFC 5322 message to FILE.")
 @click.pass_context
-def digest(ctx: click.Context, since: str | None, dry_run: bool, output) -> None:
+def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, output) -> None:
     """Build the digest of a period's hits and send it (or, with --dry-run, only show it)."""
     from . import digest as digest_stage
     from .store import Store
 
+    if dry_run and send_:
+        raise click.UsageError("--dry-run and --send contradict each other")
     try:
         period = config_mod.parse_duration(since) if since else None
     except ValueError as exc:

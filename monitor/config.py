@@ -82,6 +82,7 @@ DIGEST_SETTINGS: dict[str, Setting] = {
     "min_priority": Setting(0, "priority", "Only rules of at least this priority."),
     "spike_factor": Setting(3.0, "factor", "A rule spikes when its hits in `spike_window` reach this many times its usual."),
     "spike_window": Setting(6 * 3600.0, "duration", "The recent stretch compared with the rule's usual rate."),
+    "spike_alert": Setting(False, "bool", "Also mail a spike at once, not only in the next digest."),
     "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file."),
 }
 
@@ -161,6 +162,7 @@ class DigestConfig:
     min_priority: int = 0
     spike_factor: float = 3.0
     spike_window: float = 6 * 3600.0
+    spike_alert: bool = False
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 

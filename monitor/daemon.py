@@ -86,6 +86,7 @@ class Monitor:
         self.started = clock()
         self._digest_failures = 0
         self._digest_retry_at: datetime | None = None
+        self._spikes_mailed: dict[str, datetime] = {}  # rule → when its spike was last mailed
 
     # ------------------------------------------------------------------------------------ cycle
 
@@ -395,7 +396,7 @@ class Monitor:
         """Mail the new hits of `alert: immediate` rules, batched per cycle; a refusal is retried
         at the next cycle (the hits stay unmarked)."""
         settings = self.config.digest
-        if not (settings and settings.to and settings.sender and settings.smtp) or not any(r.alert for r in self.rules.rules):
+        if not (settings and settings.to and settings.sender and settings.smtp):
             return 0
         try:
             sent = digest_stage.alert(self.store, self.config, list(self.rules.rules), self.clock(), self.started)
@@ -404,6 +405,14 @@ class Monitor:
             return 0
         if sent:
             log.info("alert sent", extra={"hits": sent})
+        if settings.spike_alert:
+            try:
+                spiking = digest_stage.spike_alert(self.store, self.config, list(self.rules.rules), self.clock(), self._spikes_mailed)
+            except digest_stage.DigestError as exc:
+                log.warning("spike alert not sent, retrying next cycle", extra={"error": str(exc)})
+            else:
+                for rule in spiking:
+                    log.info("spike alert sent", extra={"rule": rule})
         return sent
 
     def stop(self) -> None:

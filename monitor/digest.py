@@ -249,3 +249,25 @@ def alert(store, config, rules: list, now: datetime, since: datetime) -> int:
         raise
     store.mark_alerts(rows, "sent", now)
     return len(rows)
+
+
+def spike_alert(store, config, rules: list, now: datetime, already: dict[str, datetime]) -> list[str]:
+    """Mail the rules spiking now (digest.spike_alert), each at most once per spike_window; returns
+    the rules mailed. `already` remembers when each rule was last mailed. Raises DigestError."""
+    from datetime import timedelta
+
+    settings = config.digest
+    window = timedelta(seconds=settings.spike_window)
+    spikes = [s for s in store.spikes(now, settings.spike_window, settings.spike_factor)
+              if s[0] not in already or now - already[s[0]] >= window]
+    if not spikes:
+        return []
+    start = now - window
+    built = collect(store.digest_rows(start, now), rules, [], start, now, only=tuple(s[0] for s in spikes))
+    built.spikes, built.title = spikes, "monitor: spike"
+    message = render(built, sender=settings.sender, recipients=list(settings.to), now=now,
+                     subject="monitor spike: " + ", ".join(f"{rule} {recent} hits" for rule, recent, _usual in spikes))
+    send(message, settings.smtp, settings.sender, list(settings.to))
+    for rule, _recent, _usual in spikes:
+        already[rule] = now
+    return [rule for rule, _recent, _usual in spikes]

@@ -364,3 +364,22 @@ def test_no_spikes_without_history(tmp_path):
         store.save_poll(PollResult(feed="f", status=200, next_poll="x",
                                    articles=[article(n, "f", f"t{n}") for n in range(5)]), NOW)
         assert store.spikes(NOW + timedelta(hours=1), 6 * 3600, 3.0) == []  # a new archive has no usual yet
+
+
+def test_spike_alert_mails_once_per_window(tmp_path, smtp):
+    from monitor import config as config_mod
+    from monitor.digest import spike_alert
+
+    inbox, port = smtp
+    path = send_config(tmp_path, port)
+    with Store(tmp_path / "archive.db") as store:
+        for n in range(40):  # a week of a hit every four hours, then ten in the last hour
+            when = NOW - timedelta(days=6) + timedelta(hours=4 * n) if n < 30 else NOW - timedelta(hours=1, minutes=n)
+            store.save_poll(PollResult(feed="wire", status=200, next_poll="x", articles=[article(100 + n, "wire", f"t{n}")]), when)
+        config = config_mod.load(path)
+        rules = list(load_rules(config.rules).rules)
+        mailed: dict = {}
+        assert spike_alert(store, config, rules, NOW, mailed) == ["ceasefire"] and len(inbox.messages) == 1
+        assert spike_alert(store, config, rules, NOW + timedelta(hours=1), mailed) == [] and len(inbox.messages) == 1
+    subject = email.message_from_bytes(inbox.messages[0][2], policy=default)["Subject"]
+    assert subject.startswith("monitor spike: ceasefire")
