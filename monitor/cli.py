@@ -394,6 +394,36 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
         click.echo("no hits in the period: nothing sent (digest.send_empty is false)", err=True)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Browse the archive in Datasette, with our metadata, facets and canned queries (read-only)."""
+    import json
+    import os
+    import tempfile
+
+    from .serve import metadata
+
+    with _fatal_errors():
+        config = _load(ctx)
+    try:
+        import datasette  # noqa: F401 - the extra
+    except ImportError:
+        raise click.ClickException("Datasette is not installed: pip install 'monitor[datasette]'") from None
+    if not config.database.exists():
+        raise click.ClickException(f"no archive at {config.database} yet: run `monitor run --once` first")
+    meta = tempfile.NamedTemporaryFile("w", suffix=".json", prefix="monitor-datasette-", delete=False)
+    with meta:
+        json.dump(metadata(config.database.stem), meta, ensure_ascii=False)
+    os.execvp(sys.executable, [
+        sys.executable, "-m", "datasette", "serve", str(config.database), "--metadata", meta.name,
+        "--host", host, "--port", str(port), "--setting", "sql_time_limit_ms", "3000",
+        "--setting", "facet_time_limit_ms", "500",
+    ])
+
+
 def _now():
     from .daemon import utcnow
 
