@@ -538,13 +538,16 @@ class Store:
 
     def digest_rows(self, since: datetime, until: datetime) -> list[dict]:
         """Every match made in [since, until): the rule, the article, its story and its places."""
+        return self._hit_rows("m.matched >= ? AND m.matched < ?", [iso(since), iso(until)])
+
+    def _hit_rows(self, where: str, params: list) -> list[dict]:
         rows = self.db.query(
-            "SELECT m.rule, m.snippet, m.terms, a.id AS article_id, a.story_id, a.title, a.url, a.link, a.feed, a.published, "
-            "a.fetched, coalesce(s.sources, '[]') AS sources, "
+            "SELECT m.rule, m.snippet, m.terms, a.id AS article_id, a.story_id, a.title, a.url, a.link, a.feed, "
+            "a.published, a.fetched, coalesce(s.sources, '[]') AS sources, "
             "(SELECT group_concat(place) FROM article_places p WHERE p.article_id = a.id) AS places "
             "FROM matches m JOIN articles a ON a.id = m.article_id LEFT JOIN stories s ON s.id = a.story_id "
-            "WHERE m.matched >= ? AND m.matched < ?",
-            [iso(since), iso(until)],
+            f"WHERE {where}",
+            params,
         )
         return [dict(r, terms=json.loads(r["terms"]), sources=json.loads(r["sources"])) for r in rows]
 
@@ -589,16 +592,11 @@ class Store:
         if not rules:
             return []
         marks = ",".join("?" * len(rules))
-        rows = self.db.query(
-            "SELECT m.rule, m.snippet, m.terms, a.id AS article_id, a.story_id, a.title, a.url, a.link, a.feed, "
-            "a.published, a.fetched, coalesce(s.sources, '[]') AS sources, "
-            "(SELECT group_concat(place) FROM article_places p WHERE p.article_id = a.id) AS places "
-            "FROM matches m JOIN articles a ON a.id = m.article_id LEFT JOIN stories s ON s.id = a.story_id "
-            f"WHERE m.rule IN ({marks}) AND m.matched >= ? "
+        return self._hit_rows(
+            f"m.rule IN ({marks}) AND m.matched >= ? "
             "AND NOT EXISTS (SELECT 1 FROM alerts x WHERE x.article_id = m.article_id AND x.rule = m.rule)",
             [*rules, iso(since)],
         )
-        return [dict(r, terms=json.loads(r["terms"]), sources=json.loads(r["sources"])) for r in rows]
 
     def mark_alerts(self, rows: list[dict], status: str | None, now: datetime) -> None:
         """'sending' before the mail goes, 'sent' once accepted; None forgets them (refused: retry)."""
