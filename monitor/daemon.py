@@ -26,8 +26,9 @@ from . import extract as extract_stage
 from . import parse as parse_stage
 from . import rules as rules_stage
 from .config import Config, FeedConfig
-from .dedup import canonical_url, signature, text_hash
-from .errors import ExtractError, FeedError, FetchError, ParseError, StoreError
+from .dedup import canonical_url, fingerprint
+from .index import tokenize
+from .errors import ExtractError, FeedError, FetchError, ParseError, StoreBusy, StoreError
 from .fetch import PAGE_ACCEPT, Fetcher, is_public_address
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
 from .places import Gazetteer, load_gazetteer
@@ -84,6 +85,7 @@ class Monitor:
         self.clock = clock
         self.stopping = asyncio.Event()
         self.started = clock()
+        self._synced = False
         self._digest_failures = 0
         self._digest_retry_at: datetime | None = None
         self._spikes_mailed: dict[str, datetime] = {}  # rule → when its spike was last mailed
@@ -132,8 +134,10 @@ class Monitor:
         try:
             self.store.save_poll(result, self.clock())
             return result
+        except StoreBusy:
+            raise
         except StoreError as exc:
-            if "locked" in str(exc) or result.error is not None:
+            if result.error is not None:
                 raise
             log.exception("feed batch not stored", extra={"feed": feed.name})
             failure = self._failure(feed, self.store.feed_state(feed.name).error_count,
@@ -278,11 +282,12 @@ class Monitor:
                 article.lang = extracted.lang
         if article.lang is None and article.text:
             article.lang = extract_stage.language(article.text)
-        article.text_hash = text_hash(article.text)
-        sig = signature(article.text)
-        article.signature = sig.tobytes() if sig is not None else None
+        # Folded and split once, for the rules, the places and the story fingerprint alike.
+        tokens = {"title": tokenize(article.title), "text": tokenize(article.text)}
+        article.text_hash, article.signature = fingerprint(folded=tokens["text"].folded)
         article.matches, article.places = rules_stage.tag(
-            self.rules, self.gazetteer, title=article.title, text=article.text, lang=article.lang, feed=feed.name
+            self.rules, self.gazetteer, title=article.title, text=article.text, lang=article.lang, feed=feed.name,
+            tokens=tokens,
         )
         return article
 
@@ -325,9 +330,7 @@ class Monitor:
             while jobs and not self.stopping.is_set():
                 try:
                     await jobs.pop(0)()
-                except StoreError as exc:
-                    if "locked" not in str(exc):
-                        raise
+                except StoreBusy as exc:
                     # another writer (a rematch, a sqlite shell) held the lock: try at the next tick
                     log.warning("tick skipped: the database is locked", extra={"error": str(exc)})
             scheduler.run_pending()
@@ -343,6 +346,7 @@ class Monitor:
         """Bring the feeds and places tables in line with the config and the gazetteer."""
         self.store.sync_feeds(self.config.feeds, self.clock())
         self.store.sync_places(self.gazetteer.places)
+        self._synced = True
 
     async def run_once(self, progress: Callable[[PollResult], None] | None = None) -> CycleStats:
         """Every configured feed polled once, due or not."""
@@ -385,7 +389,8 @@ class Monitor:
         return outcome.sent
 
     async def poll_due(self) -> CycleStats:
-        self.sync()
+        if not self._synced:  # once per config: the tables do not change between ticks
+            self.sync()
         due = set(self.store.due(self.clock()))
         stats = await self.cycle(feed for feed in self.config.feeds if feed.name in due)
         self.send_alerts()

@@ -63,8 +63,19 @@ def words(text: str) -> list[str]:
 
 def text_hash(text: str) -> str | None:
     """The same words in the same order, whatever the spacing, case or punctuation; None for no text."""
-    normalised = " ".join(words(text))
-    return hashlib.sha1(normalised.encode()).hexdigest() if normalised else None
+    return _hash(words(text))
+
+
+def _hash(tokens: list[str]) -> str | None:
+    return hashlib.sha1(" ".join(tokens).encode()).hexdigest() if tokens else None
+
+
+def fingerprint(text: str = "", *, folded: str | None = None) -> tuple[str | None, bytes | None]:
+    """The text hash and the MinHash signature (as bytes) from one pass over the words. `folded`
+    is the text already folded (the rules' tokeniser has done it), which saves folding it again."""
+    tokens = _WORDS.findall(folded) if folded is not None else words(text)
+    sig = _signature(tokens)
+    return _hash(tokens), (sig.tobytes() if sig is not None else None)
 
 
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
@@ -93,7 +104,10 @@ def _shingle_hashes(tokens: list[str]) -> np.ndarray:
 def signature(text: str) -> np.ndarray | None:
     """MinHash signature (PERMUTATIONS uint32 values) of a text's word shingles; None for a text too
     short to say anything (under 20 words: a headline is no evidence of a copy)."""
-    tokens = words(text)
+    return _signature(words(text))
+
+
+def _signature(tokens: list[str]) -> np.ndarray | None:
     if len(tokens) < 20:
         return None
     hashes = _shingle_hashes(tokens)

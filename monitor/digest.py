@@ -15,20 +15,20 @@ explicitly; recording what was sent is the caller's (cli.digest), around it.
 from __future__ import annotations
 
 import email.utils
-import re
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-
 import os
+import re
 import smtplib
 import ssl
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .config import DigestConfig
 from .errors import MonitorError
 
 
@@ -200,10 +200,6 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     between leaves 'sending', which counts as sent, so no period is mailed twice; a refusal marks it
     'failed', so its hits go into the next attempt. Raises DigestError on a refusal.
     """
-    from datetime import timedelta
-
-    from .config import DigestConfig
-
     settings = config.digest or DigestConfig()
     start = now - timedelta(seconds=since) if since else store.digest_period_start(now - timedelta(days=7))
     built = collect(store.digest_rows(start, now), rules, store.failing_feeds(now), start, now,
@@ -254,8 +250,6 @@ def alert(store, config, rules: list, now: datetime, since: datetime) -> int:
 def spike_alert(store, config, rules: list, now: datetime, already: dict[str, datetime]) -> list[str]:
     """Mail the rules spiking now (digest.spike_alert), each at most once per spike_window; returns
     the rules mailed. `already` remembers when each rule was last mailed. Raises DigestError."""
-    from datetime import timedelta
-
     settings = config.digest
     window = timedelta(seconds=settings.spike_window)
     spikes = [s for s in store.spikes(now, settings.spike_window, settings.spike_factor)

@@ -3,7 +3,8 @@
     MonitorError                  anything monitor raises on purpose
      ├── ConfigError              feeds.yaml is unusable: names file, line and key
      ├── RuleError                a rule file is unusable: names file, line and column
-     ├── StoreError               the database is unusable (locked, corrupt, too new)
+     ├── StoreError               the database is unusable (corrupt, too new, a write refused)
+     │    └── StoreBusy           another writer held the lock past the busy timeout: try later
      └── FeedError                one feed failed at one stage; the others go on
           ├── FetchError          network, HTTP status, limits, refused address
           ├── ParseError          not a feed at all
@@ -46,6 +47,17 @@ class RuleError(MonitorError):
 
 class StoreError(MonitorError):
     pass
+
+
+class StoreBusy(StoreError):
+    pass
+
+
+def store_error(message: str, exc: Exception) -> StoreError:
+    """sqlite3's error as ours: "database is locked" (or busy) is a StoreBusy, the rest StoreError."""
+    text = str(exc)
+    kind = StoreBusy if ("locked" in text or "busy" in text) else StoreError
+    return kind(f"{message}: {text}")
 
 
 class FeedError(MonitorError):

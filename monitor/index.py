@@ -210,9 +210,6 @@ class TermIndex:
 
     def lookup(self, form: str) -> list[int]:
         """The word matchers a folded form matches."""
-        return self._lookup(form)
-
-    def _lookup(self, form: str) -> list[int]:
         found = self._forms.get(form, [])
         for prefix, wid in self._prefixes.get(form[:PREFIX_MIN], ()):
             if form.startswith(prefix):
@@ -242,7 +239,7 @@ class TermIndex:
         if tokens.extra:
             extra: dict[int, set[int]] = {}
             for position, form in tokens.extra:
-                for wid in self._lookup(form):
+                for wid in self.lookup(form):
                     extra.setdefault(wid, set()).add(position)
             for wid, positions in extra.items():
                 found[wid] = sorted(positions.union(found.get(wid, ())))

@@ -129,8 +129,7 @@ class Gazetteer:
                             continue
                         if not rest and toks.sentence_start(p) and common_word(toks.words[p], fold(name.text)):
                             continue  # "Ровно в полночь", "Щастя — це мир": a capital proves nothing here
-                        if not rest and "-" in toks.words[p] and not self._whole(name, toks.words[p]) \
-                                and self._whole_is_a_name(toks.words[p]):
+                        if not rest and "-" in toks.words[p] and self._inside_another_name(name, toks.words[p]):
                             continue  # Белгород inside Белгород-Днестровский is not Belgorod; Kharkiv-based is Kharkiv
                         last = p + len(rest)
                         if name.cues:
@@ -144,12 +143,11 @@ class Gazetteer:
             hits.extend(_longest(candidates))
         return hits
 
-    def _whole_is_a_name(self, word: str) -> bool:
-        wids = self.index.lookup(word) + self.index.lookup(word.replace("-", ""))
-        return any(not n.ids[1:] for wid in wids for n in self._by_first.get(wid, ()))
-
-    def _whole(self, name: _Name, word: str) -> bool:
-        return name.ids[0] in self.index.lookup(word) or name.ids[0] in self.index.lookup(word.replace("-", ""))
+    def _inside_another_name(self, name: _Name, word: str) -> bool:
+        """Whether a hyphenated word that `name` matched through one of its parts is, as a whole,
+        another one-word name (the part is then not this place)."""
+        whole = set(self.index.lookup(word) + self.index.lookup(word.replace("-", "")))
+        return name.ids[0] not in whole and any(not n.ids[1:] for wid in whole for n in self._by_first.get(wid, ()))
 
     def codes(self, title: str, text: str, tokens: dict[str, Tokens] | None = None) -> list[str]:
         """The regions named, once each, in order of first mention."""

@@ -245,15 +245,7 @@ def _evaluator(node):
 
         return all_of
     if isinstance(node, Or):
-        children = [_evaluator(c) for c in node.children]
-
-        def any_of(hits, article):
-            spans = []
-            for child in children:
-                spans.extend(child(hits, article))
-            return spans
-
-        return any_of
+        return _any_of([_evaluator(c) for c in node.children])
     if isinstance(node, Near):
         left, right, distance, ordered = _evaluator(node.left), _evaluator(node.right), node.distance, node.ordered
 
@@ -288,18 +280,22 @@ def _evaluator(node):
     raise AssertionError(node)  # pragma: no cover
 
 
-def _words_evaluator(words: _Words):
-    evaluators = [_sequence_evaluator(ids, words.fields, (words.source,)) for ids in words.alternatives]
+def _any_of(evaluators: list):
+    """The spans of every evaluator that holds: an OR, or a term's ways of being written."""
     if len(evaluators) == 1:
         return evaluators[0]
 
-    def any_way(hits, article):
-        out = []
+    def any_of(hits, article):
+        spans = []
         for evaluate in evaluators:
-            out.extend(evaluate(hits, article))
-        return out
+            spans.extend(evaluate(hits, article))
+        return spans
 
-    return any_way
+    return any_of
+
+
+def _words_evaluator(words: _Words):
+    return _any_of([_sequence_evaluator(ids, words.fields, (words.source,)) for ids in words.alternatives])
 
 
 def _sequence_evaluator(ids: tuple[int, ...], fields: tuple[str, ...], terms: tuple[str, ...]):
@@ -497,9 +493,10 @@ def match(ruleset: RuleSet, *, title: str, text: str, lang: str | None = None, f
 
 
 def tag(ruleset: RuleSet, gazetteer, *, title: str, text: str, lang: str | None = None,
-        feed: str | None = None) -> tuple[list[Match], list[str]]:
-    """Places first (rules may ask `place:UA-63`), then rules; the text is tokenised once for both."""
-    article = Article(title or "", text or "", lang, feed)
+        feed: str | None = None, tokens: dict[str, Tokens] | None = None) -> tuple[list[Match], list[str]]:
+    """Places first (rules may ask `place:UA-63`), then rules; the text is tokenised once for both
+    (or not at all, when the caller passes the tokens it made)."""
+    article = Article(title or "", text or "", lang, feed, tokens=tokens or {})
     codes = gazetteer.codes(article.title, article.text, article.tokens) if gazetteer else []
     article.places = frozenset(codes)
     return ruleset.match(article), codes

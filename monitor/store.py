@@ -22,7 +22,7 @@ import sqlite_utils
 
 from . import dedup
 from .config import FeedConfig
-from .errors import StoreError
+from .errors import StoreError, store_error
 from .model import Article, FeedState, PollResult
 from .text import folded_variants
 
@@ -212,7 +212,7 @@ def _translated(method):
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise StoreError(f"store: {self.path}: {exc}") from None
+            raise store_error(f"store: {self.path}", exc) from None
 
     return wrapper
 
@@ -233,7 +233,7 @@ class Store:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"store: {self.path}: {exc}") from None
+            raise store_error(f"store: {self.path}", exc) from None
 
     def close(self) -> None:
         try:
@@ -371,7 +371,7 @@ class Store:
                         [result.status, result.error, stamp, result.next_poll, result.feed],
                     )
         except sqlite3.Error as exc:
-            raise StoreError(f"store: {result.feed}: {exc}") from None
+            raise store_error(f"store: {result.feed}", exc) from None
         return added
 
     def _insert_article(self, article: Article, stamp: str) -> int | None:

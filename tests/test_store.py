@@ -89,3 +89,13 @@ def test_full_text_search_folds_cyrillic(store, query, found):
         article(1, title="Удар по Харкову", text="Харків і Київ: ёлка на площі, перемир'я, café")]), NOW)
     rows = list(store.db.query("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [f'"{query}"' if "*" not in query else query]))
     assert bool(rows) is found
+
+
+@pytest.mark.parametrize("message, busy", [("database is locked", True), ("database table is locked", True),
+                                            ("disk I/O error", False), ("no such table: x", False)])
+def test_sqlite_errors_become_store_errors_and_a_lock_is_busy(message, busy):
+    from monitor.errors import StoreBusy, store_error
+
+    error = store_error("store: a.db", sqlite3.OperationalError(message))
+    assert isinstance(error, StoreError) and isinstance(error, StoreBusy) is busy
+    assert str(error) == f"store: a.db: {message}"

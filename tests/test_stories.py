@@ -29,6 +29,8 @@ def syndicated(text: str, rng: random.Random, how: str) -> str:
         return "Wire report\n" + "\n".join(paragraphs) + "\n" + BOILERPLATE
     if how == "cut" and len(paragraphs) > 3:
         paragraphs.pop(rng.randrange(1, len(paragraphs)))
+    if how == "headline":  # another site's headline in place of the first line
+        paragraphs[0] = "Exclusive: " + " ".join(reversed(paragraphs[0].split()))
     if how == "added":
         paragraphs.insert(rng.randrange(len(paragraphs) + 1), "Our correspondent adds that the situation remains "
                           "tense and that more details are expected to emerge later in the day.")
