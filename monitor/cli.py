@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -28,15 +29,26 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 
 
 class EventFormatter(logging.Formatter):
-    """One event per line: time, level, event, then key=value context (feed, url, rule, …)."""
+    """One event per line: time, level, event, then key=value context (feed, url, rule, …).
+
+    Under systemd (`journal=True`) the journal stamps each line itself, so the time is left out and
+    the line starts with its syslog priority (<3> error … <7> debug), which journald reads as the
+    entry's priority: `journalctl -p warning -u monitor` then shows only the trouble."""
+
+    PRIORITIES = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG": 7}
+
+    def __init__(self, journal: bool = False):
+        super().__init__()
+        self.journal = journal
 
     def format(self, record: logging.LogRecord) -> str:
-        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
         context = " ".join(f"{k}={_quote(v)}" for k, v in record.__dict__.items() if k not in _STANDARD)
-        line = f"{when} {record.levelname} {record.getMessage()}" + (f" {context}" if context else "")
+        line = f"{record.levelname} {record.getMessage()}" + (f" {context}" if context else "")
         if record.exc_info:
             line += " | " + self.formatException(record.exc_info).replace("\n", " | ")
-        return line
+        if self.journal:
+            return f"<{self.PRIORITIES.get(record.levelname, 6)}>{line}"
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime(record.created)) + line
 
 
 def _quote(value) -> str:
@@ -44,13 +56,24 @@ def _quote(value) -> str:
     return f'"{text}"' if (" " in text or not text) else text
 
 
-def setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)  # systemd's journal reads stderr
-    handler.setFormatter(EventFormatter())
+    handler.setFormatter(EventFormatter(journal=_stderr_is_journal()))
     root = logging.getLogger("monitor")
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     root.propagate = False
+
+
+def _stderr_is_journal() -> bool:
+    """systemd sets JOURNAL_STREAM=device:inode of the stream it connected; it is only ours if
+    stderr is still that stream (not redirected to a file by a script run from the service)."""
+    try:
+        device, inode = (int(part) for part in os.environ.get("JOURNAL_STREAM", "").split(":"))
+        stat = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError, AttributeError):
+        return False
+    return (stat.st_dev, stat.st_ino) == (device, inode)
 
 
 @contextmanager
@@ -73,11 +96,14 @@ def _fatal_errors():
 @click.version_option(__version__, prog_name="monitor")
 @click.option("--config", "config_path", metavar="PATH", help="feeds.yaml to use (default: $MONITOR_CONFIG, then ./feeds.yaml).")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug events too.")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool) -> None:
     """Media monitor: polls news feeds, extracts and tags articles, archives them in SQLite."""
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet contradict each other")
     ctx.obj = {"config_path": config_mod.config_path(config_path), "verbose": verbose}
-    setup_logging(verbose)
+    setup_logging(verbose, quiet)
 
 
 def _load(ctx: click.Context):
@@ -105,7 +131,13 @@ def run(ctx: click.Context, once: bool) -> None:
                     err=True,
                 )
             else:
-                asyncio.run(monitor.serve())
+                from .systemd import Notifier
+
+                notifier = Notifier()
+                try:
+                    asyncio.run(monitor.serve(notifier))
+                finally:
+                    notifier.close()
 
 
 def _run_once_watched(monitor, total: int):

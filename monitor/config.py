@@ -35,6 +35,12 @@ class Setting:
 # Settings of one feed. Each can be set in `defaults:` for every feed or on the feed itself.
 FEED_SETTINGS: dict[str, Setting] = {
     "interval": Setting(900.0, "duration", "How often the feed is polled (e.g. 10m, 1h)."),
+    "max_interval": Setting(
+        2 * 3600.0,
+        "duration",
+        "Longest interval the feed's own hints (RSS ttl, sy:updatePeriod, Cache-Control max-age) may stretch "
+        "`interval` to; set it to `interval` to ignore them.",
+    ),
     "full_text": Setting(True, "bool", "Fetch each new item's page and extract its text; false keeps the feed's own text."),
     "timeout": Setting(30.0, "duration", "Overall deadline of one request: connect, headers and the whole body."),
     "max_feed_size": Setting(10 * 2**20, "size", "Largest feed body accepted, counted after decompression."),
@@ -63,6 +69,7 @@ FETCH_SETTINGS: dict[str, Setting] = {
     "user_agent": Setting(USER_AGENT, "str", "The User-Agent header sent with every request."),
     "max_retry_after": Setting(86400.0, "duration", "Longest Retry-After honoured; a longer one is cut to this."),
     "max_backoff": Setting(6 * 3600.0, "duration", "Longest delay between polls of a failing feed."),
+    "jitter": Setting(0.1, "fraction", "Each next poll is put off by up to this share of its delay, so feeds polled together drift apart."),
     "extract_workers": Setting(max(1, min(4, os.cpu_count() or 1)), "int", "Processes extracting article text."),
     "extract_timeout": Setting(60.0, "duration", "A page whose extraction takes longer is killed and recorded."),
     "extract_memory": Setting(2 * 2**30, "size", "Address-space limit of an extraction process."),
@@ -117,6 +124,7 @@ class FeedConfig:
     type: str = "feed"
     tags: tuple[str, ...] = ()
     interval: float = 900.0
+    max_interval: float = 2 * 3600.0
     full_text: bool = True
     timeout: float = 30.0
     max_feed_size: int = 10 * 2**20
@@ -133,6 +141,7 @@ class FetchConfig:
     user_agent: str
     max_retry_after: float
     max_backoff: float
+    jitter: float
     extract_workers: int
     extract_timeout: float
     extract_memory: int
@@ -312,6 +321,10 @@ def _convert(kind: str, raw: Any) -> Any:
     if kind == "factor":
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 1 <= raw <= 1000:
             raise ValueError(f"must be a number from 1 to 1000, not {raw!r}")
+        return float(raw)
+    if kind == "fraction":
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw <= 1:
+            raise ValueError(f"must be a number from 0 to 1, not {raw!r}")
         return float(raw)
     if kind == "port":
         if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 65535:

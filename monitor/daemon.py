@@ -11,6 +11,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import random
 import signal
 import time
 from dataclasses import dataclass, field
@@ -24,16 +25,18 @@ import schedule
 from . import digest as digest_stage
 from . import extract as extract_stage
 from . import parse as parse_stage
+from . import config as config_mod
 from . import rules as rules_stage
 from .config import Config, FeedConfig
 from .dedup import canonical_url, fingerprint
 from .index import tokenize
-from .errors import ExtractError, FeedError, FetchError, ParseError, StoreBusy, StoreError
-from .fetch import PAGE_ACCEPT, Fetcher, is_public_address
+from .errors import ConfigError, ExtractError, FeedError, FetchError, ParseError, RuleError, StoreBusy, StoreError
+from .fetch import PAGE_ACCEPT, Fetcher, is_public_address, max_age_seconds
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
 from .places import Gazetteer, load_gazetteer
 from .rules import RuleSet
 from .store import Store, iso
+from .systemd import Notifier
 from .workers import TaskFailed, Workers
 
 log = logging.getLogger("monitor")
@@ -89,6 +92,10 @@ class Monitor:
         self._digest_failures = 0
         self._digest_retry_at: datetime | None = None
         self._spikes_mailed: dict[str, datetime] = {}  # rule → when its spike was last mailed
+        self.random = random.Random()
+        self.last_cycle: CycleStats | None = None
+        self._reload_wanted = False
+        self._wake = asyncio.Event()  # set to end the wait between ticks: stop or reload
 
     # ------------------------------------------------------------------------------------ cycle
 
@@ -158,20 +165,35 @@ class Monitor:
     def _failure(self, feed: FeedConfig, errors_before: int, exc: FeedError) -> PollResult:
         now = self.clock()
         settings = self.config.fetch
-        # after n failures in a row (this one included) wait interval × 2ⁿ, up to max_backoff
-        delay = min(settings.max_backoff, feed.interval * 2 ** min(errors_before + 1, 16))
-        if isinstance(exc, FetchError):
-            if exc.permanent:  # never sooner than a healthy feed's interval
-                delay = max(delay, settings.max_backoff, feed.interval)
-            if exc.retry_after is not None:
-                delay = max(delay, min(exc.retry_after, settings.max_retry_after))
-        log.warning(str(exc), extra={"feed": feed.name, "url": exc.url or feed.url})
+        # A feed is never given up: after n failures in a row (this one included) it waits
+        # interval × 2ⁿ, or × 4ⁿ when the failure will not pass by itself (404, 410, not a feed),
+        # up to max_backoff, and is tried at that pace for as long as it fails.
+        permanent = isinstance(exc, ParseError) or (isinstance(exc, FetchError) and exc.permanent)
+        delay = min(settings.max_backoff, feed.interval * (4 if permanent else 2) ** min(errors_before + 1, 16))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, settings.max_retry_after))
+        log.warning(str(exc), extra={"feed": feed.name, "url": exc.url or feed.url,
+                                     "failure": "permanent" if permanent else "temporary", "retry_in": round(delay)})
         return PollResult(
             feed=feed.name,
             status=getattr(exc, "status", None),
             error=str(exc),
-            next_poll=iso(now + timedelta(seconds=delay)),
+            failure="permanent" if permanent else "temporary",
+            next_poll=iso(now + timedelta(seconds=self._jittered(delay))),
         )
+
+    def _jittered(self, delay: float) -> float:
+        """Put a poll off by up to `fetch.jitter` of its delay: feeds added together (or all due at
+        start) drift apart instead of hitting their hosts in the same minute for ever."""
+        return delay * (1 + self.random.uniform(0, self.config.fetch.jitter))
+
+    @staticmethod
+    def interval(feed: FeedConfig, hint: float | None, max_age: float | None) -> float:
+        """The feed's interval, stretched (never shortened) by what the publisher asks for — RSS
+        ttl or sy:updatePeriod, and the answer's Cache-Control max-age — up to max_interval."""
+        wanted = max([feed.interval, *(h for h in (hint, max_age) if h)])
+        return min(wanted, max(feed.interval, feed.max_interval))
 
     async def _poll(self, fetcher: Fetcher, feed: FeedConfig, state) -> PollResult:
         full = state.polls_since_full + 1 >= feed.revalidate_every
@@ -184,6 +206,7 @@ class Monitor:
             last_modified=None if full else state.last_modified,
         )
         now = self.clock()
+        max_age = max_age_seconds(response.headers.get("cache-control"))
         result = PollResult(
             feed=feed.name,
             status=response.status,
@@ -191,7 +214,8 @@ class Monitor:
             last_modified=response.headers.get("last-modified") or state.last_modified,
             body_hash=state.body_hash,
             polls_since_full=0 if full else state.polls_since_full + 1,
-            next_poll=iso(now + timedelta(seconds=feed.interval)),
+            next_poll=iso(now + timedelta(seconds=self._jittered(self.interval(feed, state.hint, max_age)))),
+            hint=state.hint,
         )
         if response.not_modified:
             result.unchanged = True
@@ -210,6 +234,8 @@ class Monitor:
             raise ParseError(feed.name, str(exc), url=feed.url) from None
         result.body_hash = digest
         result.title = parsed.title or None
+        result.hint = parsed.ttl
+        result.next_poll = iso(now + timedelta(seconds=self._jittered(self.interval(feed, parsed.ttl, max_age))))
         result.problems = "; ".join(parsed.problems)[:2000] or None
         items = self._new_items(feed, parsed.items)
         changed = self.store.changed(feed.name, parsed.items)  # stored items whose title or text changed
@@ -317,30 +343,100 @@ class Monitor:
 
     # ---------------------------------------------------------------------------------- service
 
-    async def serve(self) -> None:
-        """Poll due feeds once a tick until told to stop."""
+    async def serve(self, notifier: Notifier | None = None) -> None:
+        """Poll due feeds once a tick until told to stop, keeping systemd informed through
+        `notifier`: READY=1 once started, STATUS after each tick, WATCHDOG=1 while the event loop
+        runs, STOPPING=1 on the way out. SIGHUP reloads the config and rules between ticks."""
+        notifier = notifier or Notifier({})
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        self.sync()
+        # The pings come from a task on the same event loop as the cycle: a loop blocked in a
+        # synchronous call (a stuck SQLite lock, a C extension spinning) misses them and systemd
+        # restarts the daemon. Everything a cycle awaits has its own deadline.
+        watchdog = asyncio.create_task(self._watchdog(notifier)) if notifier.watchdog else None
         scheduler = schedule.Scheduler()
         jobs: list[Callable[[], Awaitable]] = [self.poll_due]  # the first tick runs at once
         scheduler.every(TICK_SECONDS).seconds.do(jobs.append, self.poll_due)
         log.info("daemon started", extra={"feeds": len(self.config.feeds), "database": str(self.config.database)})
-        while not self.stopping.is_set():
-            while jobs and not self.stopping.is_set():
+        notifier.send(ready=1, status=f"started: {len(self.config.feeds)} feeds, {len(self.rules)} rules; polling")
+        try:
+            while not self.stopping.is_set():
+                if self._reload_wanted:
+                    self._reload_wanted = False
+                    notifier.send(reloading=1, status="reloading the config")
+                    if self.reload():
+                        jobs.append(self.poll_due)  # a feed just added is polled now, not at the next tick
+                    notifier.send(ready=1, status=self.status())
+                while jobs and not self.stopping.is_set() and not self._reload_wanted:
+                    try:
+                        self.last_cycle = await jobs.pop(0)()
+                    except StoreBusy as exc:
+                        # another writer (a rematch, a sqlite shell) held the lock: try at the next tick
+                        log.warning("tick skipped: the database is locked", extra={"error": str(exc)})
+                    notifier.send(status=self.status())
+                scheduler.run_pending()
+                if jobs or self._reload_wanted:
+                    continue
                 try:
-                    await jobs.pop(0)()
-                except StoreBusy as exc:
-                    # another writer (a rematch, a sqlite shell) held the lock: try at the next tick
-                    log.warning("tick skipped: the database is locked", extra={"error": str(exc)})
-            scheduler.run_pending()
-            if jobs:
-                continue
-            try:
-                await asyncio.wait_for(self.stopping.wait(), timeout=max(0.1, scheduler.idle_seconds or 1.0))
-            except TimeoutError:
-                pass
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.1, scheduler.idle_seconds or 1.0))
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            notifier.send(stopping=1, status="stopping: the feeds in flight are stored")
+            if watchdog is not None:
+                watchdog.cancel()
         log.info("daemon stopped")
+
+    @staticmethod
+    async def _watchdog(notifier: Notifier) -> None:
+        while True:
+            notifier.send(watchdog=1)
+            await asyncio.sleep(notifier.watchdog / 3)
+
+    def request_reload(self) -> None:
+        log.info("reload requested (SIGHUP): applied once the cycle in hand is done")
+        self._reload_wanted = True
+        self._wake.set()
+
+    def reload(self) -> bool:
+        """Re-read the config file and the rules. Everything is checked before anything changes:
+        on any error the running config stays and the error is logged with its file and line."""
+        try:
+            config = config_mod.load(self.config.path)
+            rules = rules_stage.load_rules(config.rules)
+        except (ConfigError, RuleError) as exc:
+            log.error("reload refused, the running config stays", extra={"error": str(exc)})
+            return False
+        if config.database != self.config.database:
+            log.error("reload refused, the running config stays",
+                      extra={"error": f"{config.path}: database: changing the archive needs a restart"})
+            return False
+        pool = ("extract_workers", "extract_memory", "worker_tasks")
+        later = [key for key in pool if getattr(config.fetch, key) != getattr(self.config.fetch, key)]
+        if later:  # the worker pool is built once; these need a new one
+            log.warning("taken at the next restart", extra={"keys": ",".join(f"fetch.{k}" for k in later)})
+        self.config, self.rules = config, rules
+        self.store.story_window = config.story_window
+        self._synced = False  # new feeds become due now, removed ones inactive
+        log.info("config reloaded", extra={"feeds": len(config.feeds), "rules": len(rules)})
+        return True
+
+    def status(self) -> str:
+        """One line for `systemctl status`: the last cycle and the next digest."""
+        stats = self.last_cycle
+        parts = [f"{len(self.config.feeds)} feeds, {len(self.rules)} rules"]
+        if stats is not None:
+            parts = [f"polled {stats.feeds} feeds ({stats.failed} failed), {stats.articles} new articles "
+                     f"at {self.clock().strftime('%H:%M')} UTC"]
+        slot = self._digest_slot(self.clock())
+        if slot is not None:
+            upcoming = (slot + timedelta(days=1)).astimezone(ZoneInfo(self.config.digest.timezone))
+            parts.append(f"next digest {upcoming:%H:%M} {self.config.digest.timezone}")
+        return "; ".join(parts)
 
     def sync(self) -> None:
         """Bring the feeds and places tables in line with the config and the gazetteer."""
@@ -423,3 +519,4 @@ class Monitor:
     def stop(self) -> None:
         log.info("stopping: finishing the feeds in flight")
         self.stopping.set()
+        self._wake.set()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import re
 import socket
 import time
 import zlib
@@ -134,6 +135,18 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
+
+
+def max_age_seconds(cache_control: str | None) -> float | None:
+    """Cache-Control max-age: how long the server says this answer stays fresh. no-store and
+    no-cache say nothing about how often to come back, so they give no hint."""
+    if not cache_control:
+        return None
+    match = _MAX_AGE.search(cache_control)
+    return float(match.group(1)) if match else None
 
 
 class _Inflater:

@@ -48,6 +48,8 @@ class ParsedFeed:
     items: list[Item] = field(default_factory=list)
     # Why the feed was not clean (feedparser's bozo exception, a skipped item): kept on the feed's row.
     problems: list[str] = field(default_factory=list)
+    # The publisher's own polling hint in seconds (RSS <ttl>, sy:updatePeriod/updateFrequency).
+    ttl: float | None = None
 
 
 @dataclass(slots=True)
@@ -106,6 +108,7 @@ class FeedState:
     polls_since_full: int = 0
     error_count: int = 0
     next_poll: str | None = None
+    hint: float | None = None  # the feed's own ttl/sy:updatePeriod, seconds
 
 
 @dataclass(slots=True)
@@ -125,3 +128,5 @@ class PollResult:
     title: str | None = None
     problems: str | None = None  # what parsing had to work round, kept on the feed's row
     updates: list[tuple[int, Article]] = field(default_factory=list)  # stored articles with new text
+    hint: float | None = None  # the feed's own polling hint (ttl, sy:updatePeriod), seconds
+    failure: str | None = None  # with an error: "temporary" or "permanent"

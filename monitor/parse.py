@@ -163,6 +163,7 @@ def _parse_xml(body: bytes, url: str, content_type: str, feed: str) -> ParsedFee
         link=base,
         items=items,
         problems=problems,
+        ttl=update_hint(channel.get("ttl"), channel.get("sy_updateperiod"), channel.get("sy_updatefrequency")),
     )
 
 
@@ -204,6 +205,7 @@ def _first_alternate(entry) -> str | None:
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _DC = "{http://purl.org/dc/elements/1.1/}"
+_SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 _QUICK_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False)
 
 
@@ -264,7 +266,9 @@ def _quick_rss(channel, url: str) -> ParsedFeed:
             author=(node.findtext("author") or node.findtext(_DC + "creator") or "").strip() or None,
         ))
     return ParsedFeed(format="rss20", title=html_to_text(channel.findtext("title") or ""),
-                      link=(channel.findtext("link") or "").strip() or url, items=items)
+                      link=(channel.findtext("link") or "").strip() or url, items=items,
+                      ttl=update_hint(channel.findtext("ttl"), channel.findtext(_SY + "updatePeriod"),
+                                      channel.findtext(_SY + "updateFrequency")))
 
 
 def _atom_text(element) -> str:
@@ -295,7 +299,33 @@ def _quick_atom(root, url: str) -> ParsedFeed:
             author=((author.findtext(_ATOM + "name") or "").strip() or None) if author is not None else None,
         ))
     home = next((l.get("href") for l in root.iterfind(_ATOM + "link") if l.get("rel", "alternate") == "alternate"), None)
-    return ParsedFeed(format="atom10", title=_atom_text(root.find(_ATOM + "title")), link=home or url, items=items)
+    return ParsedFeed(format="atom10", title=_atom_text(root.find(_ATOM + "title")), link=home or url, items=items,
+                      ttl=update_hint(None, root.findtext(_SY + "updatePeriod"), root.findtext(_SY + "updateFrequency")))
+
+
+_PERIODS = {"hourly": 3600.0, "daily": 86400.0, "weekly": 7 * 86400.0, "monthly": 30 * 86400.0, "yearly": 365 * 86400.0}
+
+
+def update_hint(ttl: str | None, period: str | None, frequency: str | None) -> float | None:
+    """Seconds between polls that the publisher asks for: RSS <ttl> (minutes), or sy:updatePeriod
+    divided by sy:updateFrequency. When both are given, the shorter wins (fresher news); nonsense
+    (negative, zero, not a number) is no hint at all."""
+    hints = []
+    try:
+        minutes = float((ttl or "").strip())
+        if 0 < minutes < 1e7:
+            hints.append(minutes * 60)
+    except ValueError:
+        pass
+    period, frequency = (period or "").strip().lower(), (frequency or "").strip()
+    seconds = _PERIODS.get(period or "daily") if (period or frequency) else None  # daily: the module's default
+    try:
+        times = float(frequency or "1")
+    except ValueError:
+        times = 0.0
+    if seconds is not None and 0 < times < 1e7:
+        hints.append(seconds / times)
+    return min(hints) if hints else None
 
 
 def _quick_date(value: str | None) -> str | None:

@@ -201,7 +201,19 @@ def _m4_digests(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories, _m4_digests]
+def _m5_schedule(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- seconds between polls the feed itself asks for (RSS ttl, sy:updatePeriod); kept because a
+        -- 304 answer carries no body to read it from
+        ALTER TABLE feeds ADD COLUMN hint REAL;
+        -- the last failure's kind: 'temporary' (timeout, 5xx, 429) or 'permanent' (404, 410, not a feed)
+        ALTER TABLE feeds ADD COLUMN failure TEXT;
+        """
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories, _m4_digests, _m5_schedule]
 
 
 def _translated(method):
@@ -301,7 +313,7 @@ class Store:
 
     def feed_state(self, name: str) -> FeedState:
         row = self.db.execute(
-            "SELECT name, url, etag, last_modified, body_hash, polls_since_full, error_count, next_poll "
+            "SELECT name, url, etag, last_modified, body_hash, polls_since_full, error_count, next_poll, hint "
             "FROM feeds WHERE name=?",
             [name],
         ).fetchone()
@@ -319,7 +331,7 @@ class Store:
     def health(self) -> list[dict]:
         return list(
             self.db.query(
-                "SELECT name, url, active, status, last_error, error_count, article_count, last_poll, "
+                "SELECT name, url, active, status, last_error, failure, error_count, article_count, last_poll, "
                 "last_success, next_poll FROM feeds ORDER BY active DESC, name"
             )
         )
@@ -355,20 +367,20 @@ class Store:
                     self._update_article(article_id, article, stamp)
                 if result.error is None:
                     self.db.execute(
-                        "UPDATE feeds SET status=?, last_error=NULL, error_count=0, etag=?, last_modified=?, "
-                        "body_hash=?, polls_since_full=?, last_poll=?, last_success=?, next_poll=?, "
-                        "title=coalesce(?, title), article_count=article_count+?, problems=? WHERE name=?",
+                        "UPDATE feeds SET status=?, last_error=NULL, failure=NULL, error_count=0, etag=?, "
+                        "last_modified=?, body_hash=?, polls_since_full=?, last_poll=?, last_success=?, next_poll=?, "
+                        "title=coalesce(?, title), article_count=article_count+?, problems=?, hint=? WHERE name=?",
                         [
                             result.status, result.etag, result.last_modified, result.body_hash,
                             result.polls_since_full, stamp, stamp, result.next_poll, result.title,
-                            len(added), result.problems, result.feed,
+                            len(added), result.problems, result.hint, result.feed,
                         ],
                     )
                 else:
                     self.db.execute(
-                        "UPDATE feeds SET status=?, last_error=?, error_count=error_count+1, last_poll=?, "
+                        "UPDATE feeds SET status=?, last_error=?, failure=?, error_count=error_count+1, last_poll=?, "
                         "next_poll=? WHERE name=?",
-                        [result.status, result.error, stamp, result.next_poll, result.feed],
+                        [result.status, result.error, result.failure, stamp, result.next_poll, result.feed],
                     )
         except sqlite3.Error as exc:
             raise store_error(f"store: {result.feed}", exc) from None

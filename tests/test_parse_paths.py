@@ -21,7 +21,7 @@ def identities(parsed):
 
 
 def test_quick_path_agrees_with_feedparser(monkeypatch):
-    quick = 0
+    quick = hints = 0
     for name in xml_feeds():
         body = (CORPUS / "feeds" / "real" / name).read_bytes()
         data, ctype = parse_stage._prepare_xml(body, "")
@@ -32,9 +32,11 @@ def test_quick_path_agrees_with_feedparser(monkeypatch):
         with monkeypatch.context() as m:
             m.setattr(parse_stage, "_quick", lambda *args: None)
             slow = parse_stage.parse(body, url="http://feeds.example/f")
-        assert (fast.format, fast.title) == (slow.format, slow.title), name
+        assert (fast.format, fast.title, fast.ttl) == (slow.format, slow.title, slow.ttl), name
         assert identities(fast) == identities(slow), name
+        hints += fast.ttl is not None
     assert quick >= 70  # most real feeds are plain RSS 2.0 or Atom
+    assert hints >= 5  # ttl and sy:updatePeriod are common enough to be read from real feeds
 
 
 @pytest.mark.parametrize(
@@ -51,3 +53,23 @@ def test_what_the_quick_path_leaves_to_feedparser(body):
     data, ctype = parse_stage._prepare_xml(body, "")
     assert parse_stage._quick(data, "http://a.example/f", ctype) is None
     assert parse_stage.parse(body, url="http://a.example/f").items  # feedparser reads it
+
+
+@pytest.mark.parametrize(
+    ("ttl", "period", "frequency", "seconds"),
+    [
+        ("60", None, None, 3600.0),
+        (" 15 ", None, None, 900.0),
+        (None, "hourly", None, 3600.0),
+        (None, "hourly", "2", 1800.0),
+        (None, "Daily", "4", 21600.0),
+        (None, None, "2", 43200.0),  # sy:updateFrequency alone counts per day, the module's default
+        ("120", "hourly", "1", 3600.0),  # both given: the fresher one
+        ("0", None, None, None),
+        ("-5", None, None, None),
+        ("soon", "fortnightly", "x", None),
+        (None, None, None, None),
+    ],
+)
+def test_update_hint(ttl, period, frequency, seconds):
+    assert parse_stage.update_hint(ttl, period, frequency) == seconds

@@ -1,0 +1,155 @@
+"""`monitor run` under a service manager: the sd_notify protocol, SIGHUP reloads, SIGTERM.
+
+The daemon runs as a real subprocess with NOTIFY_SOCKET pointing at a datagram socket this test
+listens on, as systemd would, and polls feeds from a loopback server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import Loopback, wait_for, write_config
+from monitor.systemd import Notifier
+
+pytestmark = pytest.mark.slow
+
+
+class NotifyListener:
+    """What systemd does with NOTIFY_SOCKET: receive datagrams of KEY=value lines."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.messages: list[tuple[float, dict[str, str]]] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self) -> None:
+        while self.running:
+            try:
+                data = self.sock.recv(4096)
+            except TimeoutError:
+                continue
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            self.messages.append((time.monotonic(), fields))
+
+    def having(self, key: str, value: str | None = None) -> list[tuple[float, dict[str, str]]]:
+        return [(t, m) for t, m in list(self.messages) if key in m and (value is None or m[key] == value)]
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+def feed_body(name: str, count: int) -> bytes:
+    items = "".join(
+        f"<item><title>{name} story {n}: offensive near Kharkiv</title><link>http://news.example/{name}/{n}</link>"
+        f"<guid>{name}-{n}</guid><description>Russian forces pressed the offensive near Kharkiv, {name} {n}.</description></item>"
+        for n in range(count)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{items}</channel></rss>'.encode()
+
+
+def test_notify_watchdog_reload_and_stop(tmp_path):
+    with Loopback() as server:
+        server.add("/a.rss", feed_body("a", 3))
+        server.add("/b.rss", feed_body("b", 2))
+        slow_started = threading.Event()
+
+        def slow(handler):  # the feed added by the reload answers late: SIGTERM comes while it is in flight
+            slow_started.set()
+            time.sleep(1.5)
+            body = feed_body("slow", 4)
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/rss+xml")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        server.routes["/slow.rss"] = slow
+        feeds = [{"url": server.url("/a.rss"), "name": "a", "full_text": False},
+                 {"url": server.url("/b.rss"), "name": "b", "full_text": False}]
+        config = write_config(tmp_path, feeds)
+        good = config.read_text()
+        listener = NotifyListener(str(tmp_path / "notify.sock"))
+        env = dict(os.environ, PYTHONUNBUFFERED="1", NOTIFY_SOCKET=listener.path, WATCHDOG_USEC="600000")
+        env.pop("JOURNAL_STREAM", None)
+        log = (tmp_path / "stderr.log").open("w+")
+        process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
+                                   stdout=subprocess.DEVNULL, stderr=log, env=env)
+        try:
+            # READY=1 once started, then a STATUS line once the first cycle is stored
+            assert wait_for(lambda: listener.having("READY", "1"), timeout=60)
+            ready_at = listener.having("READY", "1")[0][0]
+            assert wait_for(lambda: any("polled 2 feeds" in m["STATUS"] for _t, m in listener.having("STATUS")), timeout=60)
+            database = sqlite3.connect(tmp_path / "archive.db")
+            assert database.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+
+            # WATCHDOG=1 keeps coming, well within WatchdogSec (0.6 s here)
+            time.sleep(2.0)
+            pings = [t for t, _m in listener.having("WATCHDOG", "1") if t > ready_at]
+            assert len(pings) >= 6
+            assert max(b - a for a, b in zip(pings, pings[1:])) < 0.6
+
+            # SIGHUP with a broken feeds.yaml: refused, logged with file and line; the old config runs on
+            config.write_text(good + "defaults:\n  interval: often\n")
+            process.send_signal(signal.SIGHUP)
+            assert wait_for(lambda: "reload refused" in (tmp_path / "stderr.log").read_text(), timeout=20)
+            refusal = next(line for line in (tmp_path / "stderr.log").read_text().splitlines() if "reload refused" in line)
+            assert f"{config}:" in refusal and "defaults.interval" in refusal
+            assert process.poll() is None
+            pinged = len(listener.having("WATCHDOG"))
+            assert wait_for(lambda: len(listener.having("WATCHDOG")) > pinged + 2, timeout=5)
+
+            # SIGHUP with a good one that adds a (slow) feed: it is polled at once
+            config.write_text(good.replace("feeds:\n", f"feeds:\n- url: {server.url('/slow.rss')}\n  name: slow\n  full_text: false\n", 1))
+            reloads = len(listener.having("RELOADING"))
+            process.send_signal(signal.SIGHUP)
+            assert slow_started.wait(30), "the feed added by the reload was not polled"
+            assert len(listener.having("RELOADING")) > reloads
+
+            # SIGTERM while that feed is in flight: it is finished and stored, then a clean exit
+            process.send_signal(signal.SIGTERM)
+            stopped_at = time.monotonic()
+            assert process.wait(timeout=15) == 0
+            assert time.monotonic() - stopped_at < 10
+            assert listener.having("STOPPING", "1")
+            assert database.execute("SELECT count(*) FROM articles WHERE feed='slow'").fetchone()[0] == 4
+            assert database.execute("SELECT active FROM feeds WHERE name='slow'").fetchone()[0] == 1
+            assert "daemon stopped" in (tmp_path / "stderr.log").read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            listener.close()
+
+
+def test_notifier_outside_systemd_and_abstract_sockets(tmp_path):
+    assert not Notifier({}).send(ready=1)  # no NOTIFY_SOCKET: nothing to do, nothing fails
+    name = f"monitor-test-{os.getpid()}"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind("\0" + name)
+    try:
+        notifier = Notifier({"NOTIFY_SOCKET": "@" + name, "WATCHDOG_USEC": "30000000"})
+        assert notifier.watchdog == 30.0
+        assert notifier.send(status="polled 3 feeds", ready=1)
+        assert receiver.recv(100) == b"STATUS=polled 3 feeds\nREADY=1"
+    finally:
+        receiver.close()
+    # the watchdog is someone else's when WATCHDOG_PID names another process
+    assert Notifier({"NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"}).watchdog is None
+    # systemd gone: the send fails quietly, the daemon goes on
+    assert not Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")}).send(watchdog=1)
