@@ -8,7 +8,7 @@ from email.policy import default
 
 from click.testing import CliRunner
 
-from conftest import REPO, write_config
+from conftest import REPO, self_signed_certificate, write_config
 from monitor.cli import cli
 from monitor.dedup import signature, text_hash
 from monitor.model import Article, Match, PollResult
@@ -221,31 +221,6 @@ def test_daemon_sends_at_its_time_catches_up_and_retries(tmp_path, smtp):
         assert asyncio.run(monitor.digest_if_due()) is False and len(inbox.messages) == 1
 
 
-def _certificate(tmp_path):
-    """A self-signed certificate for 127.0.0.1, made with cryptography."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(datetime.now(timezone.utc) - timedelta(days=1))
-            .not_valid_after(datetime.now(timezone.utc) + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
     import socket
     import ssl
@@ -253,7 +228,7 @@ def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
     import monitor.cli as cli_module
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    cert, key = _certificate(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     logins = []
