@@ -166,10 +166,14 @@ class Monitor:
         now = self.clock()
         settings = self.config.fetch
         # A feed is never given up: after n failures in a row (this one included) it waits
-        # interval × 2ⁿ, or × 4ⁿ when the failure will not pass by itself (404, 410, not a feed),
-        # up to max_backoff, and is tried at that pace for as long as it fails.
-        permanent = isinstance(exc, ParseError) or (isinstance(exc, FetchError) and exc.permanent)
+        # interval × 2ⁿ, up to max_backoff, and is tried at that pace for as long as it fails.
+        # Failures that will not pass by themselves back off faster: a body that is not a feed
+        # (× 4ⁿ: it may still be a maintenance page) and 404/410 (the cap at once).
+        gone = isinstance(exc, FetchError) and exc.permanent
+        permanent = gone or isinstance(exc, ParseError)
         delay = min(settings.max_backoff, feed.interval * (4 if permanent else 2) ** min(errors_before + 1, 16))
+        if gone:
+            delay = max(settings.max_backoff, feed.interval)
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             delay = max(delay, min(retry_after, settings.max_retry_after))

@@ -65,7 +65,9 @@ def harness(tmp_path):
     made = []
 
     def make(feeds, extra=""):
-        made.append(Harness(tmp_path, feeds, extra))
+        home = tmp_path / f"h{len(made)}"  # each its own config and archive
+        home.mkdir()
+        made.append(Harness(home, feeds, extra))
         return made[-1]
 
     yield make
@@ -121,22 +123,22 @@ def test_retry_after_and_permanent_failures(harness):
         assert h.delay("busy") == timedelta(hours=2)  # Retry-After beats the 20 min backoff
         assert h.delay("slow-down") == timedelta(hours=3)  # an absurd Retry-After is cut to max_retry_after
         assert (h.row("gone")["status"], h.row("gone")["failure"]) == (404, "permanent")
-        assert h.delay("gone") == timedelta(minutes=40)  # permanent: interval × 4ⁿ
-        h.until_due("gone")
-        h.tick()
-        assert h.delay("gone") == timedelta(minutes=160)
+        assert h.delay("gone") == timedelta(hours=6)  # 404: the cap at once
         for _ in range(6):  # failing for days: still tried, at the cap
             h.until_due("gone")
             h.tick()
             assert h.delay("gone") == timedelta(hours=6)
-        assert h.row("gone")["error_count"] == 8
-        assert server.hits["/gone.rss"] == 8
+        assert h.row("gone")["error_count"] == 7
+        assert server.hits["/gone.rss"] == 7
         assert ("gone", h.row("gone")["last_error"]) in h.store.failing_feeds(h.now)
 
         server.files["/bad.rss"] = (b"<html><body>not a feed</body></html>", "text/html")
         h2 = harness([{"url": server.url("/bad.rss"), "name": "bad", "interval": "10m"}], "fetch:\n  jitter: 0\n")
-        h2.tick()
-        assert h2.row("bad")["failure"] == "permanent"  # unparseable is not a passing trouble
+        for minutes in (40, 160, 360):  # not a feed: interval × 4ⁿ up to the cap
+            h2.tick()
+            assert h2.row("bad")["failure"] == "permanent"
+            assert h2.delay("bad") == timedelta(minutes=minutes)
+            h2.until_due("bad")
 
 
 @pytest.mark.parametrize(
