@@ -177,12 +177,14 @@ def check(ctx: click.Context) -> None:
     click.echo(f"{ctx.obj['config_path']}: ok ({len(config.feeds)} feeds, {len(rules)} rules in {config.rules})")
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.pass_context
 def feeds(ctx: click.Context) -> None:
-    """Show each feed's health: last status, error, articles, next poll."""
+    """Show each feed's health: last status, error, articles, next poll (or manage the feeds)."""
     from .store import Store
 
+    if ctx.invoked_subcommand is not None:
+        return
     with _fatal_errors():
         config = _load(ctx)
         with Store(config.database) as store:
@@ -202,6 +204,100 @@ def feeds(ctx: click.Context) -> None:
         )
     # Piped output is read by grep and scripts: don't wrap it to an imaginary 80 columns.
     Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+_RELOAD = "reload the daemon (systemctl reload monitor) to"
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", metavar="NAME", help="The feed's name (default: its host and path).")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag for the feed; repeat for more.")
+@click.option("--interval", metavar="DURATION", help="How often it is polled, e.g. 30m (default: the config's).")
+@click.option("--no-check", is_flag=True, help="Add URL as it is: no request, no discovery.")
+@click.pass_context
+def feeds_add(ctx: click.Context, url: str, name: str | None, tags: tuple[str, ...], interval: str | None,
+              no_check: bool) -> None:
+    """Add a feed to the config: URL is the feed, or a page of the site that announces it."""
+    from . import feeds as feeds_mod
+    from .errors import ParseError
+
+    try:
+        config_mod.check_url(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="URL") from None
+    if interval is not None:
+        try:
+            config_mod.parse_duration(interval)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--interval") from None
+    path = ctx.obj["config_path"]
+    entry = feeds_mod.Entry(url.strip(), name=name, tags=tags, interval=interval)
+    with _fatal_errors():
+        config = _load(ctx)
+        feeds_mod.add_feeds(path, [entry], dry_run=True)  # a duplicate is refused before any request
+        if not no_check:
+            try:
+                found = feeds_mod.find_feed(entry.url, config.fetch)
+            except ParseError as exc:
+                click.echo(f"monitor: {exc.reason}", err=True)
+                sys.exit(1)
+            title = f' "{found.title}"' if found.title else ""
+            click.echo(f"found {found.url}{title} ({found.format}, {found.items} items)", err=True)
+            entry = feeds_mod.Entry(found.url, name=name, tags=tags, interval=interval)
+        added = feeds_mod.add_feed(path, entry)
+    click.echo(f"added {added.name} ({added.url}) to {path}; {_RELOAD} poll it", err=True)
+
+
+@feeds.command("remove")
+@click.argument("name_or_url", metavar="NAME_OR_URL")
+@click.pass_context
+def feeds_remove(ctx: click.Context, name_or_url: str) -> None:
+    """Remove a feed from the config by name or URL; its articles stay in the archive."""
+    from . import feeds as feeds_mod
+
+    path = ctx.obj["config_path"]
+    with _fatal_errors():
+        gone = feeds_mod.remove_feed(path, name_or_url)
+    click.echo(f"removed {gone.name} ({gone.url}) from {path}; its articles stay in the archive; "
+               f"{_RELOAD} stop polling it", err=True)
+
+
+@feeds.command("import")
+@click.argument("opml", metavar="FILE.opml")
+@click.pass_context
+def feeds_import(ctx: click.Context, opml: str) -> None:
+    """Add the feeds of an OPML file: folders become tags, feeds already there are skipped."""
+    from . import feeds as feeds_mod
+
+    path = ctx.obj["config_path"]
+    with _fatal_errors():
+        entries = feeds_mod.read_opml(opml)
+        added, skipped = feeds_mod.add_feeds(path, entries, skip_present=True)
+    for skip in skipped:
+        click.echo(f"skipped {skip.url}: {skip.reason}", err=True)
+    then = f"; {_RELOAD} poll them" if added else ""
+    click.echo(f"imported {opml}: {len(added)} added, {len(skipped)} skipped{then}", err=True)
+
+
+@feeds.command("export")
+@click.option("--output", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE, not standard output.")
+@click.pass_context
+def feeds_export(ctx: click.Context, output: str | None) -> None:
+    """Write the config's feeds as OPML 2.0: name, URL, tags as categories."""
+    from . import feeds as feeds_mod
+
+    with _fatal_errors():
+        config = _load(ctx)
+    data = feeds_mod.write_opml(config.feeds, title=f"monitor feeds ({config.path.name})")
+    if output is None:
+        click.echo(data, nl=False)
+        return
+    try:
+        Path(output).write_bytes(data)
+    except OSError as exc:
+        raise click.FileError(output, hint=exc.strerror) from None
+    click.echo(f"exported {len(config.feeds)} feeds to {output}", err=True)
 
 
 @cli.command()

@@ -1,0 +1,569 @@
+"""feeds: the feed list as a user manages it: finding a site's feed, editing feeds.yaml, OPML.
+
+feeds.yaml stays the source of truth and is edited as text. ruamel.yaml's round-trip loader says
+where each entry starts and writes the new entries, but the lines around them are never emitted
+again. A round-trip dump keeps the comments yet moves them: ruamel hangs a comment on the node
+before it, so removing an entry moves the section header below it onto the entry above, and an
+appended entry lands after the commented-out `digest:` block that ends the shipped file. Splicing
+lines keeps every other line byte for byte; the result is loaded with config.load before it
+replaces the file, so a splice can never leave a file the daemon refuses.
+
+Discovery does not use trafilatura.feeds.determine_feed: it resolves a relative href against the
+site's root instead of the page (`atom.xml` on /news/ becomes /atom.xml), takes only rel="alternate"
+written exactly so, and rewrites the URLs it finds (courlan drops query parameters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import yaml
+from lxml import etree
+from lxml import html as lxml_html
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError as RuamelError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+from . import config as config_mod
+from .config import FEED_SETTINGS, FeedConfig, FetchConfig
+from .errors import ConfigError, FetchError, ParseError
+from .fetch import Fetcher, is_public_address
+from .model import ParsedFeed
+from .parse import neutralise_doctype, parse
+
+# ------------------------------------------------------------------------------------ discovery
+
+FEED_TYPES = frozenset({
+    "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json", "application/json",
+})
+COMMON_PATHS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
+# A page announcing a feed per tag or author must not become hundreds of requests.
+MAX_LINKED = 10
+# The URL typed may be the feed or a page announcing it: both are welcome.
+DISCOVER_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.7, application/json;q=0.7, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The feed discovery settled on."""
+
+    url: str  # as it goes into feeds.yaml: the candidate's URL, before any redirect
+    title: str
+    format: str
+    items: int
+    tried: tuple[str, ...] = ()  # the URLs fetched before it, each with why it was not the feed
+
+
+def feed_links(body: bytes, page_url: str) -> list[str]:
+    """The feeds an HTML page announces (<link rel="alternate" type="application/rss+xml" …>), in
+    the page's order, resolved against the page's URL (or its <base href>)."""
+    try:
+        root = lxml_html.document_fromstring(body, parser=lxml_html.HTMLParser(no_network=True))
+    except (etree.ParserError, ValueError):
+        return []
+    base = page_url
+    for element in root.iter("base"):
+        if (element.get("href") or "").strip():
+            base = urljoin(page_url, element.get("href").strip())
+            break
+    links: list[str] = []
+    for link in root.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").split(";")[0].strip().lower()
+        href = (link.get("href") or "").strip()
+        if "alternate" not in rel or kind not in FEED_TYPES or not href:
+            continue
+        url = urldefrag(urljoin(base, href))[0]
+        if urlsplit(url).scheme in ("http", "https") and url not in links:
+            links.append(url)
+    return links
+
+
+def common_paths(page_url: str) -> list[str]:
+    """Where sites without a <link> usually keep their feed, on the page's host."""
+    parts = urlsplit(page_url)
+    return [f"{parts.scheme}://{parts.netloc}{path}" for path in COMMON_PATHS]
+
+
+def _as_feed(body: bytes, content_type: str, url: str) -> tuple[ParsedFeed | None, str]:
+    try:
+        return parse(body, url=url, content_type=content_type, feed=url), ""
+    except ParseError as exc:
+        return None, exc.reason
+
+
+async def discover(fetcher: Fetcher, url: str, *, deadline: float, max_bytes: int) -> Found:
+    """The feed at URL, or the one its page announces, or one at a common path on its host.
+
+    Raises ParseError("no feed found at URL: tried …") naming every URL tried and why it failed.
+    """
+    tried: list[str] = []
+    typed_host = (urlsplit(url).hostname or "").lower()
+    empty: Found | None = None  # a feed with no items yet: taken only when no candidate has items
+    try:
+        page = await fetcher.get(url, feed=url, max_bytes=max_bytes, deadline=deadline, accept=DISCOVER_ACCEPT)
+    except FetchError as exc:
+        if exc.status is None:  # nothing answered: the common paths are on the same host
+            raise ParseError(url, f"no feed found at {url}: tried {url} ({exc.reason})", url=url) from None
+        tried.append(f"{url} ({exc.reason})")
+        candidates, site, page_private = [], url, False
+    else:
+        parsed, why = _as_feed(page.body, page.content_type, page.url)
+        if parsed is not None and (parsed.items or parsed.title):
+            return Found(url, parsed.title, parsed.format, len(parsed.items))
+        if parsed is not None:
+            empty = Found(url, parsed.title, parsed.format, 0)
+        tried.append(f"{url} ({why or 'a feed with no items'})")
+        candidates, site = feed_links(page.body, page.url)[:MAX_LINKED], page.url
+        # As the daemon does for a feed's links: a page on a private host may point at private
+        # hosts; a public page may not send us into the LAN.
+        page_private = page.peer is not None and not is_public_address(page.peer)
+    candidates += [c for c in common_paths(site) if c not in candidates and c != url]
+    for candidate in candidates:
+        # The host the user typed is trusted whatever it resolves to: they chose it.
+        trusted = page_private or (urlsplit(candidate).hostname or "").lower() == typed_host
+        try:
+            answer = await fetcher.get(candidate, feed=url, max_bytes=max_bytes, deadline=deadline,
+                                       accept=DISCOVER_ACCEPT, public_only=not trusted)
+        except FetchError as exc:
+            tried.append(f"{candidate} ({exc.reason})")
+            continue
+        parsed, why = _as_feed(answer.body, answer.content_type, answer.url)
+        if parsed is not None and parsed.items:
+            return Found(candidate, parsed.title, parsed.format, len(parsed.items), tuple(tried))
+        if parsed is not None and empty is None:
+            empty = Found(candidate, parsed.title, parsed.format, 0)
+        tried.append(f"{candidate} ({why or 'a feed with no items'})")
+    if empty is not None:
+        return replace(empty, tried=tuple(tried))
+    raise ParseError(url, f"no feed found at {url}: tried {', '.join(tried)}", url=url)
+
+
+def find_feed(url: str, settings: FetchConfig) -> Found:
+    """discover() with a Fetcher of its own, for a command that runs once."""
+    deadline = FEED_SETTINGS["timeout"].default
+    max_bytes = max(FEED_SETTINGS["max_feed_size"].default, FEED_SETTINGS["max_page_size"].default)
+
+    async def run() -> Found:
+        async with Fetcher(settings) as fetcher:
+            return await discover(fetcher, url, deadline=deadline, max_bytes=max_bytes)
+
+    return asyncio.run(run())
+
+
+# ------------------------------------------------------------------------------ feeds.yaml edits
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A feed to write into feeds.yaml."""
+
+    url: str
+    name: str | None = None  # given by the user: refused when taken
+    tags: tuple[str, ...] = ()
+    interval: str | None = None  # as written ("30m"): the file stays in the user's units
+    hint: str | None = None  # a name to derive from (an OPML title) when none is given
+
+
+@dataclass(frozen=True)
+class Added:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    url: str
+    reason: str
+
+
+def url_key(url: str) -> str:
+    """Two spellings of one URL that differ only in the case of scheme and host are one feed."""
+    parts = urlsplit(url.strip())
+    rest = url.strip()[len(parts.scheme) + 3 + len(parts.netloc):] if parts.netloc else url.strip()
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{rest}"
+
+
+def slug(text: str) -> str:
+    """A feed name from a title: kept when already one word of name characters, else lower-cased
+    with every run of other characters a hyphen ("Kyiv Independent" → kyiv-independent)."""
+    text = text.strip()
+    if re.fullmatch(r"[\w.\-/]+", text):
+        return text
+    return re.sub(r"[^\w.\-/]+", "-", text.lower()).strip("-")
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    number = 2
+    while f"{name}-{number}" in taken:
+        number += 1
+    return f"{name}-{number}"
+
+
+def add_feeds(path: str | os.PathLike, entries: Sequence[Entry], *, skip_present: bool = False,
+              dry_run: bool = False) -> tuple[list[Added], list[Skipped]]:
+    """Append entries to feeds.yaml. A URL or a given name already there is a ConfigError naming
+    the entry that has it, or with skip_present a Skipped. Writes nothing when nothing is added, or
+    with dry_run (which checks for duplicates before a slow discovery)."""
+    path = Path(path)
+    config = config_mod.load(path)
+    text = _read(path)
+    names = {feed.name: feed for feed in config.feeds}
+    urls = {url_key(feed.url): feed for feed in config.feeds}
+    doc = _rt_load(text, path)
+    where = {feed.name: (_feed_line(doc, index), f"feeds[{index}]") for index, feed in enumerate(config.feeds)}
+    added: list[Added] = []
+    skipped: list[Skipped] = []
+    blocks: list[CommentedMap] = []
+    for entry in entries:
+        url = entry.url.strip()
+        try:
+            config_mod.check_url(url)
+        except ValueError as exc:
+            if not skip_present:
+                raise ConfigError(f"{exc}; nothing added", file=str(path), key="url") from None
+            skipped.append(Skipped(url, str(exc)))
+            continue
+        present = urls.get(url_key(url))
+        if present is not None:
+            if isinstance(present, Added):
+                reason = f"listed twice; added once as {present.name!r}"
+            else:
+                reason = f"already in {path} as {present.name!r} (line {where[present.name][0]})"
+            if not skip_present:
+                line, key = where.get(present.name, (None, "feeds"))
+                raise ConfigError(f"{url} is already there, named {present.name!r}; nothing added", file=str(path),
+                                  line=line, key=key)
+            skipped.append(Skipped(url, reason))
+            continue
+        if entry.name:
+            name = entry.name.strip()
+            if name in names:
+                line, key = where.get(name, (None, "feeds"))
+                raise ConfigError(f"a feed named {name!r} is already there ({names[name].url}); nothing added",
+                                  file=str(path), line=line, key=key)
+        else:
+            name = _unique(slug(entry.hint or "") or config_mod._default_name(url), set(names))
+        new = Added(name, url)
+        names[name] = new
+        urls[url_key(url)] = new
+        added.append(new)
+        blocks.append(_entry_map(name, url, entry.tags, entry.interval))
+    if added and not dry_run:
+        try:
+            after = _splice_add(text, doc, blocks)
+        except ValueError as exc:
+            raise ConfigError(f"{exc}; nothing added", file=str(path)) from None
+        _replace(path, text, after, expect={a.name: a.url for a in added})
+    return added, skipped
+
+
+def add_feed(path: str | os.PathLike, entry: Entry) -> Added:
+    added, _ = add_feeds(path, [entry])
+    return added[0]
+
+
+def remove_feed(path: str | os.PathLike, name_or_url: str) -> FeedConfig:
+    """Remove the feed with this name (or, failing that, this URL) from feeds.yaml. The comments
+    above it stay: they may head the next entries too."""
+    path = Path(path)
+    config = config_mod.load(path)
+    text = _read(path)
+    wanted = name_or_url.strip()
+    matches = [i for i, feed in enumerate(config.feeds) if feed.name == wanted]
+    if not matches:
+        matches = [i for i, feed in enumerate(config.feeds) if url_key(feed.url) == url_key(wanted)]
+    if not matches:
+        raise ConfigError(f"no feed named {wanted!r} or with that URL; nothing removed", file=str(path))
+    if len(matches) > 1:
+        names = ", ".join(config.feeds[i].name for i in matches)
+        raise ConfigError(f"{len(matches)} feeds have the URL {wanted} ({names}): remove one by name", file=str(path))
+    index = matches[0]
+    doc = _rt_load(text, path)
+    try:
+        after = _splice_remove(text, doc, index)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}; nothing removed", file=str(path)) from None
+    _replace(path, text, after, gone=config.feeds[index].name)
+    return config.feeds[index]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot be read: {exc}", file=str(path)) from None
+
+
+def _rt_load(text: str, path: Path):
+    try:
+        return YAML(typ="rt").load(text)
+    except RuamelError as exc:  # config.load read it (YAML 1.1); ruamel reads 1.2, which is stricter here and there
+        raise ConfigError(f"cannot be edited (ruamel.yaml: {exc}); edit it by hand", file=str(path)) from None
+
+
+def _feed_line(doc, index: int) -> int:
+    return doc["feeds"].lc.item(index)[0] + 1
+
+
+def _plain_safe(value: str) -> bool:
+    """Whether PyYAML, which config.load uses (YAML 1.1), reads the value back unquoted as the same
+    string. ruamel writes YAML 1.2 and would leave yes, on or 1:30 plain, which 1.1 reads as a
+    boolean or a number."""
+    try:
+        return yaml.safe_load(value) == value
+    except yaml.YAMLError:
+        return False
+
+
+def _scalar(value: str):
+    return value if _plain_safe(value) else SingleQuotedScalarString(value)
+
+
+def _entry_map(name: str, url: str, tags: Iterable[str], interval: str | None) -> CommentedMap:
+    entry = CommentedMap()
+    entry["url"] = _scalar(url)
+    entry["name"] = _scalar(name)
+    tags = [t.strip() for t in tags if t.strip()]
+    if tags:
+        flow = CommentedSeq(_scalar(t) for t in dict.fromkeys(tags))
+        flow.fa.set_flow_style()  # `tags: [en, news]`, as the shipped file writes them
+        entry["tags"] = flow
+    if interval:
+        entry["interval"] = _scalar(interval)
+    return entry
+
+
+def _lines(text: str) -> list[str]:
+    # Only \n ends a line in YAML; str.splitlines would also split at \x0c or U+2028 in a comment.
+    return [line for line in re.split(r"(?<=\n)", text) if line]
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _is_content(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _dash(lines: list[str], line: int, column: int) -> tuple[int, int]:
+    """The line and column of the `-` that starts the item whose value begins at (line, column)."""
+    m = re.match(r"^( *)-\s*$", lines[line][:column])
+    if m:
+        return line, len(m.group(1))
+    for up in range(line - 1, -1, -1):  # "-" alone on its line, the value below it
+        m = re.match(r"^( *)-\s*(#.*)?$", lines[up].rstrip("\r\n"))
+        if m:
+            return up, len(m.group(1))
+    raise ValueError("no dash before a list item")
+
+
+def _item_end(lines: list[str], start: int, dash: int) -> int:
+    """The last line holding the item's content; comments and blank lines after it are not its."""
+    last = start
+    for number in range(start + 1, len(lines)):
+        line = lines[number]
+        if not _is_content(line):
+            continue
+        if _indent(line) <= dash:
+            break
+        last = number
+    return last
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _render(entries: Sequence[CommentedMap], dash: int, key: int, newline: str) -> list[str]:
+    writer = YAML(typ="rt")
+    writer.width = 4096  # a long URL must stay on its line
+    out: list[str] = []
+    for entry in entries:
+        buffer = io.StringIO()
+        writer.dump(entry, buffer)
+        body = buffer.getvalue().splitlines()
+        out.append(" " * dash + "-" + " " * (key - dash - 1) + body[0] + newline)
+        out.extend(" " * key + line + newline for line in body[1:])
+    return out
+
+
+def _feeds_key(doc) -> int | None:
+    if not isinstance(doc, CommentedMap) or "feeds" not in doc:
+        return None
+    return doc.lc.key("feeds")[0]
+
+
+def _splice_add(text: str, doc, entries: Sequence[CommentedMap]) -> str:
+    lines, newline = _lines(text), _newline(text)
+    feeds = doc.get("feeds") if isinstance(doc, CommentedMap) else None
+    if isinstance(feeds, CommentedSeq) and len(feeds):
+        if feeds.fa.flow_style():
+            raise ValueError("`feeds:` is written as a flow list ([a, b]): write it one entry a line to edit it")
+        last = len(feeds) - 1
+        line, column = feeds.lc.item(last)
+        start, dash = _dash(lines, line, column)
+        key = column if isinstance(feeds[last], CommentedMap) and line == start else dash + 2
+        at = _item_end(lines, start, dash) + 1
+        if not lines[at - 1].endswith("\n"):
+            lines[at - 1] += newline
+        return "".join(lines[:at] + _render(entries, dash, key, newline) + lines[at:])
+    block = _render(entries, 2, 4, newline)  # the shipped file's layout
+    row = _feeds_key(doc)
+    if row is None:  # no `feeds:` at all: it goes at the end
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += newline
+        return "".join(lines + [f"feeds:{newline}"] + block)
+    # `feeds:` with nothing or `[]`: the key's line is rewritten, its comment kept.
+    m = re.match(r"^(feeds\s*:)\s*(?:\[\s*\]|~|null|Null|NULL)?\s*(#.*)?$", lines[row].rstrip("\r\n"))
+    if not m:
+        raise ValueError("`feeds:` is not written as `feeds:` or `feeds: []` at the start of a line")
+    head = m.group(1) + (f" {m.group(2)}" if m.group(2) else "") + newline
+    return "".join(lines[:row] + [head] + block + lines[row + 1:])
+
+
+def _splice_remove(text: str, doc, index: int) -> str:
+    lines, newline = _lines(text), _newline(text)
+    feeds = doc["feeds"]
+    if feeds.fa.flow_style():
+        raise ValueError("`feeds:` is written as a flow list ([a, b]): write it one entry a line to edit it")
+    line, column = feeds.lc.item(index)
+    start, dash = _dash(lines, line, column)
+    end = _item_end(lines, start, dash)
+    kept = lines[:start] + lines[end + 1:]
+    if len(feeds) == 1:  # a `feeds:` with no entries is null, which config.load refuses: say []
+        row = doc.lc.key("feeds")[0]
+        m = re.match(r"^(feeds\s*:)\s*(#.*)?$", kept[row].rstrip("\r\n"))
+        if m:
+            kept[row] = m.group(1) + " []" + (f"  {m.group(2)}" if m.group(2) else "") + newline
+    return "".join(kept)
+
+
+def _replace(path: Path, before: str, after: str, *, expect: dict[str, str] | None = None, gone: str | None = None) -> None:
+    """Check the new text with config.load on a temporary file beside the real one, then put it in
+    place with os.replace: a reader (the daemon on SIGHUP) sees the old file or the new, never half."""
+    target = Path(os.path.realpath(path))  # a symlinked /etc/monitor/feeds.yaml stays a symlink
+    file = str(path)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(after)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            checked = config_mod.load(temp)
+        except ConfigError as exc:
+            # exc's line is in the edited text, which the user never sees: the key says which entry
+            raise ConfigError(f"the edited file would not load ({exc.reason}); nothing changed", file=file,
+                              key=exc.key) from None
+        got = {feed.name: feed.url for feed in checked.feeds}
+        if any(got.get(name) != url for name, url in (expect or {}).items()) or (gone and gone in got):
+            raise ConfigError("the edited file does not read back as intended; nothing changed", file=file)
+        info = os.stat(target)
+        os.chmod(temp, stat.S_IMODE(info.st_mode))
+        try:
+            os.chown(temp, info.st_uid, info.st_gid)  # root editing /etc/monitor keeps the service's group
+        except OSError:
+            pass
+        if _read(target) != before:
+            raise ConfigError("changed by someone else while being edited; nothing written, run the command again", file=file)
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# ------------------------------------------------------------------------------------------ OPML
+
+
+def read_opml(path: str | os.PathLike) -> list[Entry]:
+    """The feeds of an OPML file (outlines with an xmlUrl), in document order. The outlines they sit
+    in give their tags (their text, outermost first), then the feed's own `category` attribute."""
+    path = Path(path)
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror or exc}", file=file) from None
+    if neutralise_doctype(data.lstrip()) != data.lstrip():
+        # OPML declares no entities; a file that does is an entity bomb or reaches for local files.
+        raise ConfigError("declares entities in its DOCTYPE, which OPML never needs; refused", file=file)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_comments=True, remove_pis=True)
+    try:
+        root = etree.fromstring(data.lstrip(), parser)
+    except etree.XMLSyntaxError as exc:
+        raise ConfigError(f"not well-formed OPML: {exc.msg}", file=file, line=exc.lineno or None) from None
+    if not isinstance(root.tag, str) or etree.QName(root).localname.lower() != "opml":
+        raise ConfigError(f"not OPML: the root element is <{root.tag}>, not <opml>", file=file)
+    body = next((child for child in root if _local(child) == "body"), None)
+    if body is None:
+        raise ConfigError("not OPML: no <body>", file=file, line=root.sourceline)
+    entries: list[Entry] = []
+    _walk(body, (), entries)
+    return entries
+
+
+def _local(element) -> str:
+    return etree.QName(element).localname.lower() if isinstance(element.tag, str) else ""
+
+
+def _attr(element, name: str) -> str:
+    """An attribute whatever its case: readers write xmlUrl, xmlurl and XMLURL."""
+    for key, value in element.attrib.items():
+        if key.lower() == name:
+            return value.strip()
+    return ""
+
+
+def _walk(parent, tags: tuple[str, ...], out: list[Entry]) -> None:
+    for outline in parent:
+        if _local(outline) != "outline":
+            continue
+        label = _attr(outline, "text") or _attr(outline, "title")
+        url = _attr(outline, "xmlurl")
+        if not url:
+            _walk(outline, tags + ((label,) if label else ()), out)
+            continue
+        # category="/Europe/Ukraine,news": comma-separated, each a slash-delimited path
+        own = [part.strip() for item in _attr(outline, "category").split(",") for part in item.strip("/ ").split("/")]
+        out.append(Entry(url=url, tags=tuple(dict.fromkeys(t for t in (*tags, *own) if t)), hint=label or None))
+
+
+def write_opml(feeds: Sequence[FeedConfig], *, title: str, titles: dict[str, str] | None = None,
+               html_urls: dict[str, str] | None = None) -> bytes:
+    """OPML 2.0 of the feeds: one outline each, its name as text, tags as the category attribute.
+    `titles` and `html_urls` (by feed name) add what is known beyond the config."""
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = title
+    body = etree.SubElement(root, "body")
+    for feed in feeds:
+        outline = etree.SubElement(body, "outline", type="rss", text=feed.name)
+        outline.set("title", (titles or {}).get(feed.name) or feed.name)
+        outline.set("xmlUrl", feed.url)
+        if (html_urls or {}).get(feed.name):
+            outline.set("htmlUrl", html_urls[feed.name])
+        if feed.tags:
+            outline.set("category", ",".join(feed.tags))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
