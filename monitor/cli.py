@@ -552,6 +552,85 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     ])
 
 
+def _archive_store(config):
+    from .store import Store
+
+    if not config.database.exists():
+        raise click.ClickException(f"no archive at {config.database} yet: run `monitor run --once` first")
+    return Store(config.database, story_window=config.story_window)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (bytes, counts, UTC times) for scripts.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Show the archive's size and counts: file and WAL, free pages, articles, hits, stories, last prune and VACUUM."""
+    import json
+
+    with _fatal_errors():
+        config = _load(ctx)
+        with _archive_store(config) as store:
+            s = store.stats()
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    share = s["free_pages"] / s["pages"] if s["pages"] else 0.0
+    last_prune = s["last_prune"] and f"{s['last_prune']} ({s['last_prune_articles']:,} articles deleted)"
+    rows = [
+        ("database file", _bytes(s["file_bytes"])),
+        ("write-ahead log", _bytes(s["wal_bytes"])),
+        ("free pages", f"{s['free_pages']:,} of {s['pages']:,} ({share:.0%})"),
+        ("feeds", f"{s['feeds_active']:,} active ({s['feeds']:,} in all)"),
+        ("articles", f"{s['articles']:,}"),
+        ("articles with hits", f"{s['articles_with_hits']:,}"),
+        ("hits (matches)", f"{s['matches']:,}"),
+        ("stories", f"{s['stories']:,}"),
+        ("place tags", f"{s['place_tags']:,} on {s['articles_with_places']:,} articles"),
+        ("sightings", f"{s['sightings']:,}"),
+        ("digests sent", f"{s['digests_sent']:,}"),
+        ("oldest article", s["oldest_article"] or "—"),
+        ("newest article", s["newest_article"] or "—"),
+        ("last prune", last_prune or "never"),
+        ("last VACUUM", s["last_vacuum"] or "never"),
+    ]
+    table = Table(title=f"archive {config.database}")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n:,} bytes"
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.option("--vacuum", "vacuum_", is_flag=True, help="Then compact the file with VACUUM, due or not.")
+@click.pass_context
+def prune(ctx: click.Context, dry_run: bool, vacuum_: bool) -> None:
+    """Delete the articles older than archive.keep_unmatched that matched no rule (hits and their stories stay)."""
+    with _fatal_errors():
+        config = _load(ctx)
+        keep = config.archive.keep_unmatched
+        with _archive_store(config) as store:
+            if keep is None:
+                click.echo("archive.keep_unmatched is never: nothing is pruned")
+            else:
+                r = store.prune(_now(), keep, dry_run=dry_run)
+                verb = "would delete" if dry_run else "deleted"
+                click.echo(f"{verb} {r['articles']:,} articles fetched before {r['cutoff']} that matched nothing "
+                           f"({r['places']:,} place tags; {r['stories_dropped']:,} stories dropped, "
+                           f"{r['stories_updated']:,} updated)")
+            if vacuum_ and not dry_run:
+                v = store.vacuum(_now())
+                click.echo(f"vacuumed: {_bytes(v['bytes_before'])} -> {_bytes(v['bytes_after'])}")
+
+
 def _now():
     from .daemon import utcnow
 

@@ -110,10 +110,22 @@ TOP_SETTINGS: dict[str, Setting] = {
     "fetch": Setting(None, "mapping", "Fetcher and extraction settings."),
     "digest": Setting(None, "mapping", "The daily digest."),
     "stories": Setting(None, "mapping", "How copies of one article are folded into a story."),
+    "archive": Setting(None, "mapping", "Retention: how long articles that matched nothing are kept; VACUUM."),
 }
 
 STORY_SETTINGS: dict[str, Setting] = {
     "window": Setting(7 * 86400.0, "duration", "How far back a new article looks for the story it copies."),
+}
+
+# Retention, under `archive:`. Hits are never pruned.
+ARCHIVE_SETTINGS: dict[str, Setting] = {
+    "keep_unmatched": Setting(
+        90 * 86400.0, "retention",
+        "Articles that matched no rule (and whose story has no hit) are deleted this long after they were fetched; "
+        "`never` keeps them.",
+    ),
+    "vacuum_every": Setting(7 * 86400.0, "retention", "At most this often the file is compacted with VACUUM; `never` turns it off."),
+    "vacuum_min_free": Setting(0.2, "fraction", "VACUUM only when at least this share of the file's pages is free."),
 }
 
 
@@ -176,6 +188,15 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class ArchiveConfig:
+    """Retention: seconds, None for never."""
+
+    keep_unmatched: float | None = ARCHIVE_SETTINGS["keep_unmatched"].default
+    vacuum_every: float | None = ARCHIVE_SETTINGS["vacuum_every"].default
+    vacuum_min_free: float = ARCHIVE_SETTINGS["vacuum_min_free"].default
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -184,6 +205,7 @@ class Config:
     fetch: FetchConfig
     digest: DigestConfig | None = None
     story_window: float = STORY_SETTINGS["window"].default
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
 
 def default_fetch() -> FetchConfig:
@@ -290,6 +312,28 @@ def parse_duration(raw: Any) -> float:
     return seconds
 
 
+MIN_RETENTION, MAX_RETENTION = 86400.0, 100 * 365 * 86400.0
+
+
+def parse_retention(raw: Any) -> float | None:
+    """A duration of at least a day (a bare number is seconds, so `90` would be a minute and a half:
+    refused rather than pruning nearly everything), or `never` (None)."""
+    if isinstance(raw, str) and raw.strip().lower() == "never":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise ValueError(f"must be a duration such as 90d or never, not {raw!r}")
+    if isinstance(raw, (int, float)):
+        seconds = float(raw)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", raw)
+        if not m:
+            raise ValueError(f"must be a duration such as 90d or never, not {raw!r}")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if not math.isfinite(seconds) or not MIN_RETENTION <= seconds <= MAX_RETENTION:
+        raise ValueError(f"must be a duration from 1d to 36500d (a bare number is seconds), or never, not {raw!r}")
+    return seconds
+
+
 def parse_size(raw: Any) -> int:
     if isinstance(raw, bool):
         raise ValueError(f"must be a size such as 512KiB or 4MiB, not {raw!r}")
@@ -310,6 +354,8 @@ def _convert(kind: str, raw: Any) -> Any:
         return parse_duration(raw)
     if kind == "size":
         return parse_size(raw)
+    if kind == "retention":
+        return parse_retention(raw)
     if kind == "int":
         if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 1_000_000:
             raise ValueError(f"must be a whole number from 1 to 1,000,000, not {raw!r}")
@@ -473,6 +519,7 @@ def loads(text: str, path: Path) -> Config:
         digest = DigestConfig(**d, sender=sender, smtp=smtp)
 
     stories = _settings(checker, checker.mapping(values.get("stories"), "stories", STORY_SETTINGS), STORY_SETTINGS, "stories.")
+    archive = _settings(checker, checker.mapping(values.get("archive"), "archive", ARCHIVE_SETTINGS), ARCHIVE_SETTINGS, "archive.")
     base = path.parent
     return Config(
         path=path,
@@ -482,6 +529,7 @@ def loads(text: str, path: Path) -> Config:
         fetch=FetchConfig(**fetch),
         digest=digest,
         story_window=stories.get("window", STORY_SETTINGS["window"].default),
+        archive=ArchiveConfig(**archive),
     )
 
 
@@ -500,5 +548,6 @@ def all_settings() -> dict[str, dict[str, Setting]]:
         "digest": DIGEST_SETTINGS,
         "digest.smtp": SMTP_SETTINGS,
         "stories": STORY_SETTINGS,
+        "archive": ARCHIVE_SETTINGS,
     }
 

@@ -93,6 +93,10 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"name": "The job.", "args": "Its arguments (JSON).", "last_id": "The last article done.",
                     "done": "Articles done.", "total": "Articles in all.", "started": "When (UTC).", "updated": "Last progress (UTC)."},
     },
+    "maintenance": {
+        "description": "Retention: when the archive was last pruned and vacuumed, and what that did.", "hidden": True,
+        "columns": {"key": "prune or vacuum.", "value": "What it did (JSON counts).", "updated": "When (UTC)."},
+    },
 }
 
 # The canonical URL says https for every site (it is an identity); link to the scheme the feed used.

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
+import os
 import re
 import sqlite3
+import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
@@ -21,12 +25,24 @@ import numpy as np
 import sqlite_utils
 
 from . import dedup
-from .config import FeedConfig
-from .errors import StoreError, store_error
+from .config import ArchiveConfig, FeedConfig
+from .errors import StoreBusy, StoreError, store_error
 from .model import Article, FeedState, PollResult
 from .text import folded_variants
 
 BUSY_TIMEOUT_MS = 15_000
+
+log = logging.getLogger("monitor")
+
+# Retention (archive: in the config). Pruning deletes in batches, one short transaction each, so the
+# daemon's writes and Datasette's reads are never held up for long; maintain() does at most
+# PRUNE_PER_CALL articles per call and carries on after the next cycle.
+PRUNE_BATCH = 1000
+PRUNE_PER_CALL = 20_000
+PRUNE_EVERY = timedelta(hours=1)
+VACUUM_RETRY = timedelta(hours=1)
+MAINTENANCE_BUSY_MS = 2000  # maintenance gives way quickly: it can always run after the next cycle
+WAL_LIMIT = 64 * 2**20  # the WAL file is cut back to this after a checkpoint (a VACUUM writes the whole file to it)
 
 
 def iso(when: datetime) -> str:
@@ -213,7 +229,30 @@ def _m5_schedule(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories, _m4_digests, _m5_schedule]
+def _m6_maintenance(db: sqlite_utils.Database) -> None:
+    # Retention: when the last prune and VACUUM ran and what they did (key, JSON value, when).
+    # sightings(article_id) is indexed because a prune unlinks the sightings of the articles it deletes.
+    db.executescript(
+        """
+        CREATE TABLE maintenance (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE INDEX sightings_article ON sightings(article_id);
+        """
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories, _m4_digests, _m5_schedule, _m6_maintenance]
+
+# An article retention may delete: fetched before :cutoff, no rule matched it, and no article of its
+# story is a hit (the digest and the story query show a hit's copies beside it).
+_PRUNABLE = (
+    "a.fetched < :cutoff AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.article_id = a.id) "
+    "AND (a.story_id IS NULL OR NOT EXISTS (SELECT 1 FROM articles b JOIN matches m ON m.article_id = b.id "
+    "WHERE b.story_id = a.story_id))"
+)
 
 
 def _translated(method):
@@ -233,6 +272,7 @@ class Store:
     def __init__(self, path: str | Path, *, story_window: float = 7 * 86400.0):
         self.path = Path(path)
         self.story_window = story_window  # seconds: how far back a copy looks for its story
+        self._vacuum_failed: datetime | None = None
         try:
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
@@ -243,6 +283,7 @@ class Store:
             # NORMAL in WAL mode: a killed process loses nothing committed; a power cut may lose the
             # last transactions but never corrupts, and what was lost is fetched again, not doubled.
             self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
             self.migrate()
         except sqlite3.DatabaseError as exc:
             raise store_error(f"store: {self.path}", exc) from None
@@ -282,6 +323,251 @@ class Store:
             with self.db.atomic():
                 self.db.execute("DELETE FROM story_bands WHERE seen < ?", [iso(now - timedelta(seconds=self.story_window))])
         self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    # -------------------------------------------------------------------------------- retention
+
+    def maintain(self, now: datetime, archive: ArchiveConfig) -> dict:
+        """Retention, for the daemon to call after each cycle: prune (at most once an hour, at most
+        PRUNE_PER_CALL articles a call; an unfinished prune goes on at the next call), then VACUUM if
+        it is due and worth it. Returns what was done: {"prune": {...}, "vacuum": {...}}, empty when
+        nothing was. Another writer holding the lock makes it skip, never raise (StoreBusy is logged)."""
+        done: dict = {}
+        with self._busy_timeout(MAINTENANCE_BUSY_MS):
+            if archive.keep_unmatched is not None and self._due("prune", now, PRUNE_EVERY):
+                try:
+                    done["prune"] = self.prune(now, archive.keep_unmatched, limit=PRUNE_PER_CALL)
+                except StoreBusy as exc:
+                    log.warning("prune skipped: the database is locked", extra={"error": str(exc)})
+                    done["prune"] = {"skipped": str(exc)}
+            unfinished = "prune" in done and (done["prune"].get("more") or "skipped" in done["prune"])
+            if archive.vacuum_every is not None and not unfinished:
+                vacuumed = self.vacuum_if_due(now, archive.vacuum_every, archive.vacuum_min_free)
+                if vacuumed is not None:
+                    done["vacuum"] = vacuumed
+        return done
+
+    def prune(self, now: datetime, keep_unmatched: float, *, dry_run: bool = False, batch: int = PRUNE_BATCH,
+              limit: int | None = None) -> dict:
+        """Delete the articles fetched more than `keep_unmatched` seconds ago that matched no rule and
+        whose story has no hit, PRUNE_BATCH at a time, one transaction each; with them go their FTS
+        rows (the delete trigger), places, alerts, LSH band keys and, when it was their last article,
+        their story (otherwise the story's count and representative follow what is left). Each
+        article's own feed item is kept in `sightings` with no article (and other feeds' sightings
+        of it lose their link), so it is never fetched again as new. Hits are never deleted.
+
+        Returns counts: articles, places, tombstones, stories_dropped, stories_updated, and `more`
+        when `limit` articles were deleted and more are due. `dry_run` only counts."""
+        cutoff = iso(now - timedelta(seconds=keep_unmatched))
+        if dry_run:
+            return self._prune_preview(cutoff)
+        started = time.monotonic()
+        totals = {"cutoff": cutoff, "articles": 0, "places": 0, "tombstones": 0, "stories_dropped": 0,
+                  "stories_updated": 0, "more": False}
+        # Walk the fetched index in (fetched, id) order: each batch starts where the last one ended,
+        # so the old hits that stay are read once per prune, not once per batch.
+        last = ("", 0)
+        while True:
+            if limit is not None and totals["articles"] >= limit:
+                totals["more"] = self._prunable_after(cutoff, last)
+                break
+            with self._immediate():
+                rows = self.db.execute(
+                    f"SELECT a.id, a.fetched FROM articles a WHERE {_PRUNABLE} AND a.fetched >= :lf "
+                    "AND (a.fetched > :lf OR a.id > :lid) ORDER BY a.fetched, a.id LIMIT :n",
+                    {"cutoff": cutoff, "lf": last[0], "lid": last[1],
+                     "n": batch if limit is None else min(batch, limit - totals["articles"])},
+                ).fetchall()
+                if rows:
+                    for key, value in self._prune_batch([r[0] for r in rows], now).items():
+                        totals[key] += value
+            if not rows:
+                break
+            last = (rows[-1][1], rows[-1][0])
+        totals["seconds"] = round(time.monotonic() - started, 3)
+        if not totals["more"]:
+            self._remember("prune", totals, now)
+        log.log(logging.INFO if totals["articles"] else logging.DEBUG, "archive pruned", extra=totals)
+        return totals
+
+    def _prunable_after(self, cutoff: str, last: tuple[str, int]) -> bool:
+        return self.db.execute(
+            f"SELECT 1 FROM articles a WHERE {_PRUNABLE} AND a.fetched >= :lf AND (a.fetched > :lf OR a.id > :lid) LIMIT 1",
+            {"cutoff": cutoff, "lf": last[0], "lid": last[1]},
+        ).fetchone() is not None
+
+    def _prune_batch(self, ids: list[int], now: datetime) -> dict:
+        marks = ",".join("?" * len(ids))
+        counts = {}
+        # The article's own item stays known (feed, GUID, URL), so a feed that still lists it does not
+        # bring it back as new; sightings of it from other feeds keep their GUID and URL too.
+        counts["tombstones"] = self.db.execute(
+            f"INSERT OR IGNORE INTO sightings (feed, guid, url, article_id, seen) "
+            f"SELECT feed, guid, url, NULL, fetched FROM articles WHERE id IN ({marks})", ids
+        ).rowcount
+        self.db.execute(f"UPDATE sightings SET article_id = NULL WHERE article_id IN ({marks})", ids)
+        counts["places"] = self.db.execute(f"DELETE FROM article_places WHERE article_id IN ({marks})", ids).rowcount
+        self.db.execute(f"DELETE FROM alerts WHERE article_id IN ({marks})", ids)
+        # Band keys exist only for articles seen within the story window (checkpoint drops the rest);
+        # they are found by key, since story_bands is indexed on the key, not the article.
+        window_start = iso(now - timedelta(seconds=self.story_window))
+        signed = self.db.execute(
+            f"SELECT id, signature FROM articles WHERE id IN ({marks}) AND signature IS NOT NULL AND fetched >= ?",
+            [*ids, window_start],
+        ).fetchall()
+        self.db.conn.executemany(
+            "DELETE FROM story_bands WHERE band_key = ? AND article_id = ?",
+            [(key, article_id) for article_id, sig in signed for key in dedup.bands(np.frombuffer(sig, dtype=np.uint32))],
+        )
+        stories = [r[0] for r in self.db.execute(
+            f"SELECT DISTINCT story_id FROM articles WHERE id IN ({marks}) AND story_id IS NOT NULL", ids)]
+        per_feed = self.db.execute(f"SELECT feed, count(*) FROM articles WHERE id IN ({marks}) GROUP BY feed", ids).fetchall()
+        counts["articles"] = self.db.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids).rowcount  # FTS: trigger
+        self.db.conn.executemany(
+            "UPDATE feeds SET article_count = max(0, article_count - ?) WHERE name = ?", [(n, feed) for feed, n in per_feed]
+        )
+        counts["stories_dropped"] = counts["stories_updated"] = 0
+        for story in stories:
+            left, first = self.db.execute("SELECT count(*), min(id) FROM articles WHERE story_id = ?", [story]).fetchone()
+            if left == 0:
+                self.db.execute("DELETE FROM stories WHERE id = ?", [story])
+                counts["stories_dropped"] += 1
+            else:
+                self.db.execute(
+                    "UPDATE stories SET article_count = ?, representative_id = CASE WHEN EXISTS "
+                    "(SELECT 1 FROM articles WHERE id = representative_id) THEN representative_id ELSE ? END WHERE id = ?",
+                    [left, first, story],
+                )
+                counts["stories_updated"] += 1
+        return counts
+
+    def _prune_preview(self, cutoff: str) -> dict:
+        """What a prune would delete now, counted without deleting."""
+        params = {"cutoff": cutoff}
+        articles, places = self.db.execute(
+            f"SELECT count(*), coalesce(sum((SELECT count(*) FROM article_places p WHERE p.article_id = a.id)), 0) "
+            f"FROM articles a WHERE {_PRUNABLE}", params,
+        ).fetchone()
+        # In a story with no hit every article is prunable once it is old enough: the story goes when
+        # none of its articles is newer than the cutoff.
+        dropped, updated = self.db.execute(
+            "SELECT coalesce(sum(NOT newer), 0), coalesce(sum(newer), 0) FROM (SELECT DISTINCT a.story_id, "
+            "EXISTS (SELECT 1 FROM articles c WHERE c.story_id = a.story_id AND c.fetched >= :cutoff) AS newer "
+            f"FROM articles a WHERE {_PRUNABLE} AND a.story_id IS NOT NULL)", params,
+        ).fetchone()
+        return {"cutoff": cutoff, "articles": articles, "places": places, "stories_dropped": dropped,
+                "stories_updated": updated, "dry_run": True}
+
+    def vacuum_if_due(self, now: datetime, every: float, min_free: float) -> dict | None:
+        """VACUUM when the last one is more than `every` seconds old and at least `min_free` of the
+        file's pages are free; None when it was not. A VACUUM that fails (another writer holds the
+        lock, the disk is too full for the copy) is logged and tried again after VACUUM_RETRY (kept
+        in memory: the failure may be that nothing can be written)."""
+        if not self._due("vacuum", now, timedelta(seconds=every)):
+            return None
+        if self._vacuum_failed is not None and timedelta(0) <= now - self._vacuum_failed < VACUUM_RETRY:
+            return None
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        if not pages or free / pages < min_free:
+            return None
+        try:
+            return self.vacuum(now)
+        except StoreError as exc:
+            log.warning("vacuum skipped", extra={"error": str(exc), "free_pages": free, "pages": pages})
+            self._vacuum_failed = now
+            return {"skipped": str(exc)}
+
+    def vacuum(self, now: datetime) -> dict:
+        """Merge the full-text index into one segment, rewrite the file without its free pages, then
+        fold the WAL in and truncate it. FTS5 only marks deleted rows in new segments, so without the
+        merge a prune would leave the index as large as before. VACUUM cannot run inside a
+        transaction and needs the write lock: StoreBusy after a short wait."""
+        before = self._file_bytes()
+        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        started = time.monotonic()
+        with self._busy_timeout(MAINTENANCE_BUSY_MS):
+            if self.db.conn.in_transaction:
+                raise StoreError(f"store: {self.path}: VACUUM cannot run inside a transaction")
+            with self._immediate():
+                self.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
+            self.db.execute("VACUUM")
+            # A reader (Datasette) may keep the WAL from being truncated now; the next checkpoint does it.
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        done = {"bytes_before": before, "bytes_after": self._file_bytes(), "free_pages": free,
+                "seconds": round(time.monotonic() - started, 3)}
+        self._remember("vacuum", done, now)
+        log.info("database vacuumed", extra=done)
+        return done
+
+    def stats(self) -> dict:
+        """Size and counts of the archive, for `monitor stats`."""
+        def one(sql: str, params=()):
+            return self.db.execute(sql, params).fetchone()[0]
+
+        pages, free = one("PRAGMA page_count"), one("PRAGMA freelist_count")
+        oldest, newest = self.db.execute("SELECT min(fetched), max(fetched) FROM articles").fetchone()
+        pruned, vacuumed = self._remembered("prune"), self._remembered("vacuum")
+        return {
+            "database": str(self.path),
+            "file_bytes": _size(self.path),
+            "wal_bytes": _size(Path(f"{self.path}-wal")),
+            "page_size": one("PRAGMA page_size"),
+            "pages": pages,
+            "free_pages": free,
+            "feeds_active": one("SELECT count(*) FROM feeds WHERE active = 1"),
+            "feeds": one("SELECT count(*) FROM feeds"),
+            "articles": one("SELECT count(*) FROM articles"),
+            "articles_with_hits": one("SELECT count(DISTINCT article_id) FROM matches"),
+            "matches": one("SELECT count(*) FROM matches"),
+            "stories": one("SELECT count(*) FROM stories"),
+            "place_tags": one("SELECT count(*) FROM article_places"),
+            "articles_with_places": one("SELECT count(DISTINCT article_id) FROM article_places"),
+            "sightings": one("SELECT count(*) FROM sightings"),
+            "digests_sent": one("SELECT count(*) FROM digests WHERE status = 'sent'"),
+            "oldest_article": oldest,
+            "newest_article": newest,
+            "last_prune": iso(pruned[1]) if pruned else None,
+            "last_prune_articles": pruned[0].get("articles") if pruned else None,
+            "last_vacuum": iso(vacuumed[1]) if vacuumed else None,
+        }
+
+    def _file_bytes(self) -> int:
+        return _size(self.path) + _size(Path(f"{self.path}-wal"))
+
+    def _remember(self, key: str, value: dict, now: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute("INSERT OR REPLACE INTO maintenance (key, value, updated) VALUES (?, ?, ?)",
+                            [key, json.dumps(value), iso(now)])
+
+    def _remembered(self, key: str) -> tuple[dict, datetime] | None:
+        row = self.db.execute("SELECT value, updated FROM maintenance WHERE key = ?", [key]).fetchone()
+        return (json.loads(row[0]), datetime.fromisoformat(row[1].replace("Z", "+00:00"))) if row else None
+
+    def _due(self, key: str, now: datetime, every: timedelta) -> bool:
+        last = self._remembered(key)
+        return last is None or not timedelta(0) <= now - last[1] < every  # a clock set back counts as due
+
+    @contextmanager
+    def _immediate(self):
+        """A write transaction that takes the lock at once: what it read cannot change before it writes."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    @contextmanager
+    def _busy_timeout(self, ms: int):
+        before = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.db.execute(f"PRAGMA busy_timeout = {min(int(ms), before)}")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {before}")
 
     # ------------------------------------------------------------------------------------ feeds
 
@@ -694,6 +980,13 @@ def _clean(article: Article) -> Article:
     for match in article.matches:
         match.snippet, match.terms = _text(match.snippet), [_text(t) for t in match.terms]
     return article
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
