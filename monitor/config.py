@@ -45,6 +45,8 @@ FEED_SETTINGS: dict[str, Setting] = {
     "timeout": Setting(30.0, "duration", "Overall deadline of one request: connect, headers and the whole body."),
     "max_feed_size": Setting(10 * 2**20, "size", "Largest feed body accepted, counted after decompression."),
     "max_page_size": Setting(4 * 2**20, "size", "Largest article page accepted, counted after decompression."),
+    "max_age": Setting(2 * 86400.0, "duration", "Sitemaps and pages: only URLs published this recently are taken (undated ones are taken once)."),
+    "max_items": Setting(100, "int", "Sitemaps and pages: at most this many new URLs a poll, newest first."),
     "revalidate_every": Setting(24, "int", "Every Nth poll ignores ETag and Last-Modified (some servers keep a stale ETag)."),
     "private_links": Setting(
         "auto",
@@ -57,7 +59,13 @@ FEED_SETTINGS: dict[str, Setting] = {
 FEED_KEYS: dict[str, Setting] = {
     "url": Setting(None, "url", "The feed's URL (http or https). Required."),
     "name": Setting(None, "str", "A short unique name; defaults to the URL's host and path."),
-    "type": Setting("feed", "choice:feed", "What the URL is: `feed` (RSS 0.9x/1.0/2.0, Atom or JSON Feed)."),
+    "type": Setting(
+        "auto",
+        "choice:auto|feed|sitemap|page",
+        "What the URL is: `feed` (RSS, Atom, JSON Feed), `sitemap` (news or ordinary sitemap, or an index), "
+        "`page` (a section page whose article links are followed); `auto` sniffs it on the first poll.",
+    ),
+    "follow": Setting(None, "regex", "Pages: only links matching this regular expression are articles (default: heuristics)."),
     "tags": Setting((), "list", "Free labels for the feed, kept with its articles' feed row."),
 }
 
@@ -69,6 +77,7 @@ FETCH_SETTINGS: dict[str, Setting] = {
     "user_agent": Setting(USER_AGENT, "str", "The User-Agent header sent with every request."),
     "max_retry_after": Setting(86400.0, "duration", "Longest Retry-After honoured; a longer one is cut to this."),
     "max_backoff": Setting(6 * 3600.0, "duration", "Longest delay between polls of a failing feed."),
+    "crawl_delay": Setting(1.0, "duration", "Least time between two requests to one host of a crawled site (sitemaps, section pages); a longer robots.txt Crawl-delay wins (up to 1 min)."),
     "jitter": Setting(0.1, "fraction", "Each next poll is put off by up to this share of its delay, so feeds polled together drift apart."),
     "extract_workers": Setting(max(1, min(4, os.cpu_count() or 1)), "int", "Processes extracting article text."),
     "extract_timeout": Setting(60.0, "duration", "A page whose extraction takes longer is killed and recorded."),
@@ -133,7 +142,8 @@ ARCHIVE_SETTINGS: dict[str, Setting] = {
 class FeedConfig:
     url: str
     name: str
-    type: str = "feed"
+    type: str = "auto"
+    follow: str | None = None
     tags: tuple[str, ...] = ()
     interval: float = 900.0
     max_interval: float = 2 * 3600.0
@@ -141,6 +151,8 @@ class FeedConfig:
     timeout: float = 30.0
     max_feed_size: int = 10 * 2**20
     max_page_size: int = 4 * 2**20
+    max_age: float = 2 * 86400.0
+    max_items: int = 100
     revalidate_every: int = 24
     private_links: str = "auto"
 
@@ -153,6 +165,7 @@ class FetchConfig:
     user_agent: str
     max_retry_after: float
     max_backoff: float
+    crawl_delay: float
     jitter: float
     extract_workers: int
     extract_timeout: float
@@ -392,6 +405,14 @@ def _convert(kind: str, raw: Any) -> Any:
         choices = kind.split(":", 1)[1].split("|")
         if raw not in choices:
             raise ValueError(f"must be one of {', '.join(choices)}, not {raw!r}")
+        return raw
+    if kind == "regex":
+        if not isinstance(raw, str) or not raw:
+            raise ValueError(f"must be a regular expression, not {raw!r}")
+        try:
+            re.compile(raw)
+        except re.error as exc:
+            raise ValueError(f"is not a valid regular expression ({exc})") from None
         return raw
     if kind == "url":
         return check_url(raw)

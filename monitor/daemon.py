@@ -24,14 +24,14 @@ import schedule
 
 from . import digest as digest_stage
 from . import extract as extract_stage
-from . import parse as parse_stage
+from . import crawl
 from . import config as config_mod
 from . import rules as rules_stage
 from .config import Config, FeedConfig
 from .dedup import canonical_url, fingerprint
 from .index import tokenize
 from .errors import ConfigError, ExtractError, FeedError, FetchError, ParseError, RuleError, StoreBusy, StoreError
-from .fetch import PAGE_ACCEPT, Fetcher, is_public_address, max_age_seconds
+from .fetch import CRAWL_ACCEPT, FEED_ACCEPT, PAGE_ACCEPT, Fetcher, Robots, is_public_address, max_age_seconds
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
 from .places import Gazetteer, load_gazetteer
 from .rules import RuleSet
@@ -41,6 +41,9 @@ from .workers import TaskFailed, Workers
 
 log = logging.getLogger("monitor")
 TICK_SECONDS = 60
+MAX_CHILD_SITEMAPS = 5  # of a sitemap index, the newest few: news indexes list one sitemap a day
+MIN_ARTICLE_WORDS = 80  # a section page's link whose page has less text is navigation, not news
+_KINDS = {"page": "page", "sitemap": "sitemap", "news-sitemap": "sitemap", "sitemapindex": "sitemap"}
 
 
 def utcnow() -> datetime:
@@ -93,6 +96,7 @@ class Monitor:
         self._digest_retry_at: datetime | None = None
         self._spikes_mailed: dict[str, datetime] = {}  # rule → when its spike was last mailed
         self.random = random.Random()
+        self.robots = Robots()  # robots.txt of crawled sites, kept across cycles
         self.last_cycle: CycleStats | None = None
         self._reload_wanted = False
         self._wake = asyncio.Event()  # set to end the wait between ticks: stop or reload
@@ -105,7 +109,7 @@ class Monitor:
         stats = CycleStats(feeds=len(feeds))
         started = time.perf_counter()
         gate = asyncio.Semaphore(self.config.fetch.concurrency)
-        async with Fetcher(self.config.fetch) as fetcher:
+        async with Fetcher(self.config.fetch, self.robots) as fetcher:
 
             async def one(feed: FeedConfig) -> None:
                 async with gate:
@@ -201,13 +205,19 @@ class Monitor:
 
     async def _poll(self, fetcher: Fetcher, feed: FeedConfig, state) -> PollResult:
         full = state.polls_since_full + 1 >= feed.revalidate_every
+        kind = feed.type if feed.type != "auto" else (state.kind or "auto")
+        # Sitemaps and pages are crawled politely (robots.txt, crawl delay). A URL not sniffed yet is
+        # asked for once like a feed: the user named it; its links are crawled politely if it is a page.
+        crawled = kind in ("sitemap", "page")
         response = await fetcher.get(
             feed.url,
             feed=feed.name,
             max_bytes=feed.max_feed_size,
             deadline=feed.timeout,
+            accept=FEED_ACCEPT if kind == "feed" else CRAWL_ACCEPT,
             etag=None if full else state.etag,
             last_modified=None if full else state.last_modified,
+            polite=crawled,
         )
         now = self.clock()
         max_age = max_age_seconds(response.headers.get("cache-control"))
@@ -228,30 +238,84 @@ class Monitor:
         if digest == state.body_hash:  # the server ignored our validators, or has none
             result.unchanged = True
             return result
-        try:
-            parsed: ParsedFeed = await self.workers.run(
-                self.config.fetch.extract_timeout,
-                functools.partial(parse_stage.parse, url=response.url, content_type=response.content_type, feed=feed.name),
-                response.body,
-            )
-        except TaskFailed as exc:
-            raise ParseError(feed.name, str(exc), url=feed.url) from None
+        parsed = await self._parse(feed, kind, response)
+        result.kind = _KINDS.get(parsed.format, "feed")
         result.body_hash = digest
         result.title = parsed.title or None
         result.hint = parsed.ttl
         result.next_poll = iso(now + timedelta(seconds=self._jittered(self.interval(feed, parsed.ttl, max_age))))
         result.problems = "; ".join(parsed.problems)[:2000] or None
-        items = self._new_items(feed, parsed.items)
-        changed = self.store.changed(feed.name, parsed.items)  # stored items whose title or text changed
         allow_private = self._allow_private(feed, response.peer)
-        built = await asyncio.gather(
-            *(self._article(fetcher, feed, item, allow_private) for item in items + [item for _id, item in changed])
-        )
-        result.articles = list(built[: len(items)])
-        result.updates = [(article_id, article) for (article_id, _item), article in zip(changed, built[len(items):])]
-        log.info("feed polled", extra={"feed": feed.name, "url": feed.url, "status": response.status,
+        if result.kind == "feed":
+            items = self._new_items(feed, parsed.items)
+            changed = self.store.changed(feed.name, parsed.items)  # stored items whose title or text changed
+            built = await asyncio.gather(
+                *(self._article(fetcher, feed, item, allow_private) for item in items + [item for _id, item in changed])
+            )
+            result.articles = list(built[: len(items)])
+            result.updates = [(article_id, article) for (article_id, _item), article in zip(changed, built[len(items):])]
+        else:
+            if parsed.sitemaps:  # an index: the newest sitemaps it lists
+                parsed.items = await self._child_sitemaps(fetcher, feed, parsed.sitemaps, allow_private)
+            since = iso(now - timedelta(seconds=feed.max_age))
+            items = self._new_items(feed, crawl.recent(parsed.items, since, feed.max_items))
+            await self._crawl(fetcher, feed, result, items, allow_private)
+        log.info("feed polled", extra={"feed": feed.name, "url": feed.url, "status": response.status, "kind": result.kind,
                                        "items": len(parsed.items), "new": len(items)})
         return result
+
+    async def _parse(self, feed: FeedConfig, kind: str, response) -> ParsedFeed:
+        try:
+            return await self.workers.run(
+                self.config.fetch.extract_timeout,
+                functools.partial(crawl.parse, kind=kind, url=response.url, content_type=response.content_type,
+                                  feed=feed.name, follow=feed.follow),
+                response.body,
+            )
+        except TaskFailed as exc:
+            raise ParseError(feed.name, str(exc), url=feed.url) from None
+
+    async def _child_sitemaps(self, fetcher: Fetcher, feed: FeedConfig, urls: list[str], allow_private: bool) -> list[Item]:
+        """The items of an index's newest sitemaps. One that fails is noted and the others go on."""
+        items: list[Item] = []
+        for url in urls[:MAX_CHILD_SITEMAPS]:
+            try:
+                response = await fetcher.get(url, feed=feed.name, max_bytes=feed.max_feed_size, deadline=feed.timeout,
+                                             accept=CRAWL_ACCEPT, public_only=not allow_private, polite=True)
+                child = await self._parse(feed, "sitemap", response)
+            except FeedError as exc:
+                log.warning("sitemap not read", extra={"feed": feed.name, "url": url, "error": str(exc)})
+                continue
+            items.extend(child.items)
+        return items
+
+    async def _crawl(self, fetcher: Fetcher, feed: FeedConfig, result: PollResult, items: list[Item], allow_private: bool) -> None:
+        """New links of a sitemap or page through the same page fetch → extract → match path as a
+        feed's items. A link that turns out not to be an article (gone, forbidden by robots.txt, a
+        page with too little text: navigation) is remembered and never fetched again; one that
+        failed for a passing reason is left for the next poll, when it is still listed."""
+
+        async def one(item: Item) -> None:
+            try:
+                extracted = await self._page(fetcher, feed, item.link, allow_private, polite=True)
+            except FeedError as exc:
+                temporary = isinstance(exc, FetchError) and not exc.permanent and exc.status not in (401, 403)
+                log.info("link not used", extra={"feed": feed.name, "url": item.link, "error": exc.reason,
+                                                 "retry": temporary})
+                if not temporary:
+                    result.skipped.append((item.guid, canonical_url(item.link)))
+                return
+            except Exception as exc:  # one odd link must not fail the others; tried again next poll
+                log.warning("link failed unexpectedly", extra={"feed": feed.name, "url": item.link, "error": repr(exc)})
+                return
+            if result.kind == "page" and len(extracted.text.split()) < MIN_ARTICLE_WORDS:
+                log.info("link not an article", extra={"feed": feed.name, "url": item.link,
+                                                       "words": len(extracted.text.split())})
+                result.skipped.append((item.guid, canonical_url(item.link)))
+                return
+            result.articles.append(self._tagged(feed, item, extracted))
+
+        await asyncio.gather(*(one(item) for item in items))
 
     def _new_items(self, feed: FeedConfig, items: list[Item]) -> list[Item]:
         """Items whose GUID (in this feed) and canonical URL (anywhere) are not stored yet, once each."""
@@ -277,6 +341,23 @@ class Monitor:
         return peer is not None and not is_public_address(peer)
 
     async def _article(self, fetcher: Fetcher, feed: FeedConfig, item: Item, allow_private: bool) -> Article:
+        """A feed's item as an article: its page's text when full_text, else (or when the page
+        cannot be used, with the reason in `error`) the feed's own text."""
+        extracted, error = None, None
+        if feed.full_text and item.link:
+            try:
+                extracted = await self._page(fetcher, feed, item.link, allow_private)
+            except FeedError as exc:
+                error = str(exc)
+                log.info("page not used", extra={"feed": feed.name, "url": item.link, "error": exc.reason})
+            except Exception as exc:  # one odd link must not fail the feed's other articles
+                error = f"fetch: {feed.name}: {type(exc).__name__}: {exc}"
+                log.warning("page failed unexpectedly", extra={"feed": feed.name, "url": item.link, "error": repr(exc)})
+        article = self._tagged(feed, item, extracted)
+        article.error = error
+        return article
+
+    def _tagged(self, feed: FeedConfig, item: Item, extracted: Extracted | None) -> Article:
         article = Article(
             url=canonical_url(item.link),
             link=item.link,
@@ -289,27 +370,19 @@ class Monitor:
             published=item.published,
             text_source="feed",
         )
-        if feed.full_text and item.link:
-            try:
-                extracted = await self._page(fetcher, feed, item.link, allow_private)
-            except FeedError as exc:
-                article.error = str(exc)
-                log.info("page not used", extra={"feed": feed.name, "url": item.link, "error": exc.reason})
-            except Exception as exc:  # one odd link must not fail the feed's other articles
-                article.error = f"fetch: {feed.name}: {type(exc).__name__}: {exc}"
-                log.warning("page failed unexpectedly", extra={"feed": feed.name, "url": item.link, "error": repr(exc)})
-            else:
-                article.text = extracted.text
-                article.text_source = "page"
-                # The page's rel=canonical/og:url names the article better than a feed's redirect
-                # or tracking link, when it is on the same site.
-                page_url = canonical_url(extracted.canonical)
-                if page_url and article.url and urlsplit(page_url).hostname == urlsplit(article.url).hostname:
-                    article.url = page_url
-                article.title = article.title or extracted.title or ""
-                article.author = article.author or extracted.author
-                article.published = article.published or extracted.date
-                article.lang = extracted.lang
+        if extracted is not None:
+            article.text = extracted.text
+            article.text_source = "page"
+            # The page's rel=canonical/og:url names the article better than a feed's redirect
+            # or tracking link, when it is on the same site.
+            page_url = canonical_url(extracted.canonical)
+            if page_url and article.url and urlsplit(page_url).hostname == urlsplit(article.url).hostname:
+                article.url = page_url
+            # A section page's link text may be a teaser or "Read more": the page's title wins there.
+            article.title = (extracted.title if feed.type == "page" or not article.title else article.title) or article.title or ""
+            article.author = article.author or extracted.author
+            article.published = article.published or extracted.date
+            article.lang = extracted.lang
         if article.lang is None and article.text:
             article.lang = extract_stage.language(article.text)
         # Folded and split once, for the rules, the places and the story fingerprint alike.
@@ -321,12 +394,12 @@ class Monitor:
         )
         return article
 
-    async def _page(self, fetcher: Fetcher, feed: FeedConfig, link: str, allow_private: bool) -> Extracted:
+    async def _page(self, fetcher: Fetcher, feed: FeedConfig, link: str, allow_private: bool, polite: bool = False) -> Extracted:
         if not link.lower().startswith(("http://", "https://")):
             raise FetchError(feed.name, "not an http(s) link", url=link)
         response = await fetcher.get(
             link, feed=feed.name, max_bytes=feed.max_page_size, deadline=feed.timeout,
-            accept=PAGE_ACCEPT, public_only=not allow_private,
+            accept=PAGE_ACCEPT, public_only=not allow_private, polite=polite,
         )
         if not extract_stage.is_page(response.content_type):
             raise ExtractError(feed.name, f"not a web page ({response.content_type.split(';')[0]})", url=link)
@@ -451,7 +524,14 @@ class Monitor:
     async def run_once(self, progress: Callable[[PollResult], None] | None = None) -> CycleStats:
         """Every configured feed polled once, due or not."""
         self.sync()
-        return await self.cycle(self.config.feeds, progress)
+        stats = await self.cycle(self.config.feeds, progress)
+        self.maintain()
+        return stats
+
+    def maintain(self) -> None:
+        """Retention after a cycle: the store prunes and vacuums when due (it logs what it did and
+        skips while another writer holds the lock)."""
+        self.store.maintain(self.clock(), self.config.archive)
 
     def _digest_slot(self, now: datetime) -> datetime | None:
         """The latest scheduled digest time at or before now (UTC), or None when no digest is set up."""
@@ -493,6 +573,7 @@ class Monitor:
             self.sync()
         due = set(self.store.due(self.clock()))
         stats = await self.cycle(feed for feed in self.config.feeds if feed.name in due)
+        self.maintain()
         self.send_alerts()
         await self.digest_if_due()
         return stats

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import math
 import re
 import socket
 import time
@@ -26,6 +27,7 @@ import ssl
 from collections import OrderedDict, defaultdict
 from http.cookiejar import CookieJar
 from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpcore
 import httpx
@@ -39,6 +41,8 @@ FEED_ACCEPT = (
     "application/xml;q=0.8, text/xml;q=0.8, application/json;q=0.7, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+# A sitemap, a section page, or a URL not yet known to be either (or a feed).
+CRAWL_ACCEPT = "application/xml, text/xml, text/html;q=0.9, application/rss+xml;q=0.9, application/atom+xml;q=0.9, */*;q=0.5"
 _CHUNK = 64 * 1024
 
 
@@ -198,7 +202,7 @@ class _Inflater:
 class Fetcher:
     """The network edge. Use as `async with Fetcher(settings) as fetcher:`."""
 
-    def __init__(self, settings: FetchConfig):
+    def __init__(self, settings: FetchConfig, robots: "Robots | None" = None):
         self.settings = settings
         self._all = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
@@ -219,6 +223,9 @@ class Fetcher:
         self._idle_sockets = 0
         self._idle_budget = 2 * settings.concurrency
         self.requests = 0
+        self.robots = robots if robots is not None else Robots()
+        self._pacing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._last_request: dict[str, float] = {}
 
     def _client(self, *, public_only: bool) -> httpx.AsyncClient:
         limits = httpx.Limits(
@@ -291,7 +298,13 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         public_only: bool = False,
+        polite: bool = False,
     ) -> Response:
+        """GET a URL. `polite` (crawled sites: sitemaps, section pages and their articles): the
+        site's robots.txt is obeyed, and requests to one host are spaced by its Crawl-delay or
+        `fetch.crawl_delay`, whichever is longer."""
+        if polite:
+            await self._politely(url, feed=feed, public_only=public_only)
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -328,6 +341,19 @@ class Fetcher:
             finally:
                 await self._release(key)
 
+    async def _politely(self, url: str, *, feed: str, public_only: bool) -> None:
+        rules = await self.robots.rules(self, url, feed=feed, public_only=public_only)
+        agent = self.settings.user_agent
+        if not rules.can_fetch(agent, url):
+            raise FetchError(feed, "robots.txt forbids this URL", url=url, permanent=True)
+        delay = max(self.settings.crawl_delay, min(float(rules.crawl_delay(agent) or 0), MAX_CRAWL_DELAY))
+        host = (urlsplit(url).hostname or "").lower()
+        async with self._pacing[host]:  # one at a time per host, each `delay` after the one before
+            wait = self._last_request.get(host, -math.inf) + delay - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_request[host] = time.monotonic()
+
     async def _get(self, client, url, headers, timeout, feed, max_bytes) -> Response:
         async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
             status = response.status_code
@@ -355,6 +381,42 @@ class Fetcher:
             except zlib.error as exc:
                 raise FetchError(feed, f"corrupt {inflater.encoding} body: {exc}", url=final) from None
             return Response(final, status, got, b"".join(parts), peer=peer)
+
+
+MAX_CRAWL_DELAY = 60.0  # a site asking for more would never be read; we take a minute at most
+ROBOTS_KEPT = 86400.0  # a robots.txt is read again after a day (RFC 9309 suggests at most 24 h)
+ROBOTS_RETRY = 600.0  # after a server error or no answer, everything waits this long
+
+
+class Robots:
+    """robots.txt of each site (scheme, host, port), read through a Fetcher and kept for a day,
+    across cycles (the daemon owns one). RFC 9309: a 4xx (no robots.txt) allows everything; a
+    server error or no answer disallows everything until it is read again."""
+
+    def __init__(self):
+        self._sites: dict[str, tuple[float, RobotFileParser]] = {}
+
+    async def rules(self, fetcher: "Fetcher", url: str, *, feed: str, public_only: bool) -> RobotFileParser:
+        parts = urlsplit(url)
+        site = f"{parts.scheme}://{parts.netloc}".lower()
+        now = time.monotonic()
+        kept = self._sites.get(site)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        rules = RobotFileParser(site + "/robots.txt")
+        keep = ROBOTS_KEPT
+        try:
+            response = await fetcher.get(site + "/robots.txt", feed=feed, max_bytes=512 * 1024, deadline=30.0,
+                                         accept="text/plain, */*;q=0.5", public_only=public_only)
+            rules.parse(response.body.decode("utf-8", "replace").splitlines())
+        except FetchError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                rules.allow_all = True
+            else:
+                rules.disallow_all = True
+                keep = ROBOTS_RETRY
+        self._sites[site] = (now + keep, rules)
+        return rules
 
 
 def _peer(response: httpx.Response) -> str | None:

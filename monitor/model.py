@@ -50,6 +50,7 @@ class ParsedFeed:
     problems: list[str] = field(default_factory=list)
     # The publisher's own polling hint in seconds (RSS <ttl>, sy:updatePeriod/updateFrequency).
     ttl: float | None = None
+    sitemaps: list[str] = field(default_factory=list)  # a sitemap index's sitemaps, newest first
 
 
 @dataclass(slots=True)
@@ -109,6 +110,7 @@ class FeedState:
     error_count: int = 0
     next_poll: str | None = None
     hint: float | None = None  # the feed's own ttl/sy:updatePeriod, seconds
+    kind: str | None = None  # feed, sitemap or page, once known
 
 
 @dataclass(slots=True)
@@ -130,3 +132,7 @@ class PollResult:
     updates: list[tuple[int, Article]] = field(default_factory=list)  # stored articles with new text
     hint: float | None = None  # the feed's own polling hint (ttl, sy:updatePeriod), seconds
     failure: str | None = None  # with an error: "temporary" or "permanent"
+    kind: str | None = None  # what the source turned out to be: feed, sitemap or page
+    # Links of a sitemap or page that are not articles (too little text, gone, forbidden by
+    # robots.txt): (guid, url) remembered as sightings, so they are not fetched again.
+    skipped: list[tuple[str, str]] = field(default_factory=list)

@@ -225,6 +225,8 @@ def _m5_schedule(db: sqlite_utils.Database) -> None:
         ALTER TABLE feeds ADD COLUMN hint REAL;
         -- the last failure's kind: 'temporary' (timeout, 5xx, 429) or 'permanent' (404, 410, not a feed)
         ALTER TABLE feeds ADD COLUMN failure TEXT;
+        -- what the source turned out to be (feed, sitemap, page): sniffed once when `type` is auto
+        ALTER TABLE feeds ADD COLUMN kind TEXT;
         """
     )
 
@@ -587,7 +589,7 @@ class Store:
                 elif row["url"] != feed.url:  # a new URL starts afresh: old validators mean nothing there
                     self.db.execute(
                         "UPDATE feeds SET url=?, type=?, tags=?, active=1, etag=NULL, last_modified=NULL, "
-                        "body_hash=NULL, error_count=0, next_poll=? WHERE name=?",
+                        "body_hash=NULL, error_count=0, next_poll=?, hint=NULL, kind=NULL WHERE name=?",
                         [feed.url, feed.type, tags, iso(now), feed.name],
                     )
                 else:
@@ -599,7 +601,7 @@ class Store:
 
     def feed_state(self, name: str) -> FeedState:
         row = self.db.execute(
-            "SELECT name, url, etag, last_modified, body_hash, polls_since_full, error_count, next_poll, hint "
+            "SELECT name, url, etag, last_modified, body_hash, polls_since_full, error_count, next_poll, hint, kind "
             "FROM feeds WHERE name=?",
             [name],
         ).fetchone()
@@ -651,15 +653,19 @@ class Store:
                         added.append(article_id)
                 for article_id, article in result.updates:
                     self._update_article(article_id, article, stamp)
+                for guid, url in result.skipped:
+                    self.db.execute("INSERT OR IGNORE INTO sightings (feed, guid, url, article_id, seen) VALUES (?, ?, ?, NULL, ?)",
+                                    [result.feed, guid, url, stamp])
                 if result.error is None:
                     self.db.execute(
                         "UPDATE feeds SET status=?, last_error=NULL, failure=NULL, error_count=0, etag=?, "
                         "last_modified=?, body_hash=?, polls_since_full=?, last_poll=?, last_success=?, next_poll=?, "
-                        "title=coalesce(?, title), article_count=article_count+?, problems=?, hint=? WHERE name=?",
+                        "title=coalesce(?, title), article_count=article_count+?, problems=?, hint=?, "
+                        "kind=coalesce(?, kind) WHERE name=?",
                         [
                             result.status, result.etag, result.last_modified, result.body_hash,
                             result.polls_since_full, stamp, stamp, result.next_poll, result.title,
-                            len(added), result.problems, result.hint, result.feed,
+                            len(added), result.problems, result.hint, result.kind, result.feed,
                         ],
                     )
                 else:

@@ -169,6 +169,7 @@ def cycle(tmp_path_factory):
         feeds.append({"url": s.url("/public.rss"), "name": "public", "private_links": "deny"})
         for f in feeds:
             f.setdefault("full_text", False)
+            f["type"] = "feed"  # declared: a feed URL that serves HTML is broken, not a section page
         feeds[-1]["full_text"] = True
         config = config_mod.load(write_config(tmp, feeds))
         with Store(config.database) as store, Workers(2) as workers:

@@ -133,7 +133,7 @@ def test_retry_after_and_permanent_failures(harness):
         assert ("gone", h.row("gone")["last_error"]) in h.store.failing_feeds(h.now)
 
         server.files["/bad.rss"] = (b"<html><body>not a feed</body></html>", "text/html")
-        h2 = harness([{"url": server.url("/bad.rss"), "name": "bad", "interval": "10m"}], "fetch:\n  jitter: 0\n")
+        h2 = harness([{"url": server.url("/bad.rss"), "name": "bad", "interval": "10m", "type": "feed"}], "fetch:\n  jitter: 0\n")
         for minutes in (40, 160, 360):  # not a feed: interval × 4ⁿ up to the cap
             h2.tick()
             assert h2.row("bad")["failure"] == "permanent"
