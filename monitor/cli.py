@@ -188,18 +188,26 @@ def feeds(ctx: click.Context) -> None:
     with _fatal_errors():
         config = _load(ctx)
         with Store(config.database) as store:
-            store.sync_feeds(config.feeds, _now())
+            now = _now()
+            store.sync_feeds(config.feeds, now)
             rows = store.health()
+            stale = dict(store.silent_feeds(now))
     table = Table(title=f"feeds in {config.database}")
-    for column in ("feed", "status", "errors", "articles", "last success", "next poll", "last error"):
+    for column in ("feed", "kind", "state", "status", "errors", "articles", "last success", "next poll", "last error"):
         table.add_column(column, overflow="fold")
     for row in rows:
         if not row["active"]:
             continue
-        status = str(row["status"] or "—")
-        style = "red" if row["last_error"] else ("green" if row["status"] else "")
+        if row["error_count"]:
+            state, style = f"failing ({row['failure'] or 'temporary'})", "red"
+        elif row["name"] in stale:
+            state, style = f"stale: nothing new since {stale[row['name']]}", "yellow"
+        elif row["last_poll"] is None:
+            state, style = "new", ""
+        else:
+            state, style = "ok", "green"
         table.add_row(
-            row["name"], status, str(row["error_count"]), str(row["article_count"]),
+            row["name"], row["kind"], state, str(row["status"] or "—"), str(row["error_count"]), str(row["article_count"]),
             row["last_success"] or "never", row["next_poll"] or "now", row["last_error"] or "", style=style,
         )
     # Piped output is read by grep and scripts: don't wrap it to an imaginary 80 columns.

@@ -619,8 +619,8 @@ class Store:
     def health(self) -> list[dict]:
         return list(
             self.db.query(
-                "SELECT name, url, active, status, last_error, failure, error_count, article_count, last_poll, "
-                "last_success, next_poll FROM feeds ORDER BY active DESC, name"
+                "SELECT name, url, active, coalesce(kind, type) AS kind, status, last_error, failure, error_count, "
+                "article_count, last_poll, last_success, next_poll FROM feeds ORDER BY active DESC, name"
             )
         )
 

@@ -67,8 +67,28 @@ def test_run_once_exits_0_with_failing_feeds_and_feeds_shows_health(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(config), "feeds"], terminal_width=200)
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert any("good" in l and "200" in l for l in lines)
-    assert any("missing" in l and "404" in l and "404 Not Found" in l for l in lines)
+    assert any("good" in l and "feed" in l and " ok " in l and "200" in l for l in lines)
+    assert any("missing" in l and "failing (permanent)" in l and "404 Not Found" in l for l in lines)
+
+
+def test_feeds_shows_a_stale_feed(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    with Loopback() as s:
+        s.add("/quiet.rss", GOOD)
+        config = write_config(tmp_path, [{"url": s.url("/quiet.rss"), "name": "quiet", "full_text": False}])
+        subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "run", "--once"],
+                       capture_output=True, text=True, timeout=120, check=True)
+    # its articles came in hourly a week ago, and nothing since, though it answers
+    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        for n in range(6):
+            conn.execute("INSERT INTO articles (url, guid, feed, title, text, fetched) VALUES (?, ?, 'quiet', 't', 'x', ?)",
+                         [f"https://q.example/{n}", f"q{n}", (week_ago + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%SZ")])
+        conn.execute("DELETE FROM articles WHERE url NOT LIKE 'https://q.example/%'")
+    result = CliRunner().invoke(cli, ["--config", str(config), "feeds"], terminal_width=200)
+    assert result.exit_code == 0
+    assert any("quiet" in l and "stale: nothing new since" in l for l in result.output.splitlines()), result.output
 
 
 def test_run_once_with_unusable_database_exits_non_zero(tmp_path):
