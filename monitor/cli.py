@@ -251,8 +251,11 @@ def feeds_add(ctx: click.Context, url: str, name: str | None, tags: tuple[str, .
                 click.echo(f"monitor: {exc.reason}", err=True)
                 sys.exit(1)
             title = f' "{found.title}"' if found.title else ""
-            click.echo(f"found {found.url}{title} ({found.format}, {found.items} items)", err=True)
-            entry = feeds_mod.Entry(found.url, name=name, tags=tags, interval=interval)
+            what = {"feed": "items", "sitemap": "URLs", "page": "article links"}[found.type]
+            click.echo(f"found {found.url}{title} ({found.format}, {found.items} {what})", err=True)
+            if found.type != "feed":
+                click.echo(f"no feed with items there: added as `type: {found.type}`, crawled politely", err=True)
+            entry = feeds_mod.Entry(found.url, name=name, tags=tags, interval=interval, type=found.type)
         added = feeds_mod.add_feed(path, entry)
     click.echo(f"added {added.name} ({added.url}) to {path}; {_RELOAD} poll it", err=True)
 

@@ -14,6 +14,7 @@ import zlib
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import courlan
+import courlan.filters
 from lxml import etree, html
 
 from .errors import ParseError
@@ -136,7 +137,9 @@ def looks_like_article(url: str, section: str) -> bool:
         return False
     if courlan.is_navigation_page(url) or courlan.is_not_crawlable(url):
         return False
-    if not courlan.check_url(url, strict=True):
+    # files (.pdf, .jpg, …), feeds, media, login and share links; not check_url, which refuses
+    # hosts without a known top-level domain (an intranet, 127.0.0.1)
+    if not (courlan.filters.extension_filter(url) and courlan.filters.type_filter(url, strict=True)):
         return False
     last = path.rsplit("/", 1)[-1]
     return bool(_SLUG.fullmatch(last) or _NUMBER.search(path))

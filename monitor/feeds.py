@@ -35,6 +35,7 @@ from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from . import config as config_mod
+from . import crawl
 from .config import FEED_SETTINGS, FeedConfig, FetchConfig
 from .errors import ConfigError, FetchError, ParseError
 from .fetch import Fetcher, is_public_address
@@ -47,6 +48,9 @@ FEED_TYPES = frozenset({
     "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json", "application/json",
 })
 COMMON_PATHS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
+# Where a site without a feed keeps its sitemaps, after those its robots.txt names.
+SITEMAP_PATHS = ("/news-sitemap.xml", "/sitemap_news.xml", "/sitemap_index.xml", "/sitemap.xml")
+MIN_SECTION_LINKS = 3  # a page with fewer article links is not worth following
 # A page announcing a feed per tag or author must not become hundreds of requests.
 MAX_LINKED = 10
 # The URL typed may be the feed or a page announcing it: both are welcome.
@@ -65,6 +69,7 @@ class Found:
     format: str
     items: int
     tried: tuple[str, ...] = ()  # the URLs fetched before it, each with why it was not the feed
+    type: str = "feed"  # feed, sitemap, or page (a section page whose article links are followed)
 
 
 def feed_links(body: bytes, page_url: str) -> list[str]:
@@ -119,8 +124,9 @@ async def discover(fetcher: Fetcher, url: str, *, deadline: float, max_bytes: in
         if exc.status is None:  # nothing answered: the common paths are on the same host
             raise ParseError(url, f"no feed found at {url}: tried {url} ({exc.reason})", url=url) from None
         tried.append(f"{url} ({exc.reason})")
-        candidates, site, page_private = [], url, False
+        candidates, site, page_private, page_answer = [], url, False, None
     else:
+        page_answer = page
         parsed, why = _as_feed(page.body, page.content_type, page.url)
         if parsed is not None and (parsed.items or parsed.title):
             return Found(url, parsed.title, parsed.format, len(parsed.items))
@@ -147,9 +153,55 @@ async def discover(fetcher: Fetcher, url: str, *, deadline: float, max_bytes: in
         if parsed is not None and empty is None:
             empty = Found(candidate, parsed.title, parsed.format, 0)
         tried.append(f"{candidate} ({why or 'a feed with no items'})")
+    # No feed with items: a site without feeds. Its sitemaps (news ones first), then the page itself
+    # as a section page when it links to enough articles.
+    found = await _sitemap(fetcher, url, tried, deadline=deadline, max_bytes=max_bytes)
+    if found is not None:
+        return found
+    if page_answer is not None:
+        links = crawl.section_links(page_answer.body, url=page_answer.url, content_type=page_answer.content_type)
+        if len(links.items) >= MIN_SECTION_LINKS:
+            return Found(url, links.title, "page", len(links.items), tuple(tried), type="page")
+        tried.append(f"{url} as a section page ({len(links.items)} article links)")
     if empty is not None:
         return replace(empty, tried=tuple(tried))
     raise ParseError(url, f"no feed found at {url}: tried {', '.join(tried)}", url=url)
+
+
+async def _sitemap(fetcher: Fetcher, url: str, tried: list[str], *, deadline: float, max_bytes: int) -> Found | None:
+    """The first sitemap of the site with URLs in it: those robots.txt names, then the usual paths;
+    a news sitemap wins over an ordinary one found before it."""
+    parts = urlsplit(url)
+    site = f"{parts.scheme}://{parts.netloc}"
+    named: list[str] = []
+    try:
+        robots = await fetcher.get(site + "/robots.txt", feed=url, max_bytes=512 * 1024, deadline=deadline,
+                                   accept="text/plain, */*;q=0.5")
+        for line in robots.body.decode("utf-8", "replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "sitemap" and value.strip().startswith(("http://", "https://")):
+                named.append(value.strip())
+    except FetchError:
+        pass
+    ordinary: Found | None = None
+    for candidate in list(dict.fromkeys(named[:MAX_LINKED] + [site + path for path in SITEMAP_PATHS])):
+        same_host = (urlsplit(candidate).hostname or "") == parts.hostname
+        try:
+            answer = await fetcher.get(candidate, feed=url, max_bytes=max_bytes, deadline=deadline,
+                                       accept="application/xml, text/xml;q=0.9, */*;q=0.5", public_only=not same_host)
+            parsed = crawl.parse_sitemap(answer.body, url=answer.url, feed=url)
+        except (FetchError, ParseError) as exc:
+            tried.append(f"{candidate} ({exc.reason})")
+            continue
+        count = len(parsed.items) or len(parsed.sitemaps)
+        if not count:
+            tried.append(f"{candidate} (an empty sitemap)")
+            continue
+        found = Found(candidate, "", parsed.format, count, tuple(tried), type="sitemap")
+        if parsed.format == "news-sitemap" or "news" in candidate.rsplit("/", 1)[-1].lower():
+            return found
+        ordinary = ordinary or found
+    return ordinary
 
 
 def find_feed(url: str, settings: FetchConfig) -> Found:
@@ -176,6 +228,7 @@ class Entry:
     tags: tuple[str, ...] = ()
     interval: str | None = None  # as written ("30m"): the file stays in the user's units
     hint: str | None = None  # a name to derive from (an OPML title) when none is given
+    type: str | None = None  # written only for what is not a feed: sitemap or page
 
 
 @dataclass(frozen=True)
@@ -263,7 +316,7 @@ def add_feeds(path: str | os.PathLike, entries: Sequence[Entry], *, skip_present
         names[name] = new
         urls[url_key(url)] = new
         added.append(new)
-        blocks.append(_entry_map(name, url, entry.tags, entry.interval))
+        blocks.append(_entry_map(name, url, entry.tags, entry.interval, entry.type))
     if added and not dry_run:
         try:
             after = _splice_add(text, doc, blocks)
@@ -335,10 +388,12 @@ def _scalar(value: str):
     return value if _plain_safe(value) else SingleQuotedScalarString(value)
 
 
-def _entry_map(name: str, url: str, tags: Iterable[str], interval: str | None) -> CommentedMap:
+def _entry_map(name: str, url: str, tags: Iterable[str], interval: str | None, kind: str | None = None) -> CommentedMap:
     entry = CommentedMap()
     entry["url"] = _scalar(url)
     entry["name"] = _scalar(name)
+    if kind and kind != "feed":
+        entry["type"] = _scalar(kind)
     tags = [t.strip() for t in tags if t.strip()]
     if tags:
         flow = CommentedSeq(_scalar(t) for t in dict.fromkeys(tags))
