@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -144,3 +146,37 @@ def test_run_once_reports_progress_per_feed(tmp_path):
         with Store(config.database) as store, Workers(1) as workers:
             asyncio.run(Monitor(config, store, load_rules(config.rules), workers).run_once(seen.append))
     assert sorted((r.feed, len(r.articles), bool(r.error)) for r in seen) == [("good", 1, False), ("missing", 0, True)]
+
+
+def test_log_lines_under_the_journal_and_outside(tmp_path):
+    import logging
+
+    from monitor.cli import EventFormatter
+
+    record = logging.LogRecord("monitor", logging.WARNING, "", 0, "feed failed", (), None)
+    record.feed, record.url = "kyiv independent", "https://x.example/feed"
+    plain = EventFormatter(journal=False).format(record)
+    journal = EventFormatter(journal=True).format(record)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ WARNING feed failed feed=\"kyiv independent\" url=https://x.example/feed", plain)
+    assert journal == '<4>WARNING feed failed feed="kyiv independent" url=https://x.example/feed'  # journald stamps it
+
+
+def test_quiet_and_journal_stream(tmp_path):
+    with Loopback() as s:
+        s.add("/good.rss", GOOD)
+        config = write_config(tmp_path, [{"url": s.url("/good.rss"), "name": "good", "full_text": False},
+                                         {"url": s.url("/missing.rss"), "name": "missing"}])
+        quiet = subprocess.run([sys.executable, "-m", "monitor", "-q", "--config", str(config), "run", "--once"],
+                               capture_output=True, text=True, timeout=120)
+        # systemd's JOURNAL_STREAM names the device and inode of the stream it gave as stderr
+        with open(tmp_path / "stderr", "w+") as err:
+            stat = os.fstat(err.fileno())
+            env = dict(os.environ, JOURNAL_STREAM=f"{stat.st_dev}:{stat.st_ino}")
+            subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "run", "--once"],
+                           stderr=err, env=env, timeout=120, check=True)
+            err.seek(0)
+            journal = err.read()
+    assert quiet.returncode == 0
+    assert "WARNING fetch: missing: 404 Not Found" in quiet.stderr and " INFO " not in quiet.stderr
+    assert "<4>WARNING fetch: missing: 404 Not Found" in journal and "<6>INFO cycle done" in journal
+    assert not re.search(r"^\d{4}-\d\d-\d\dT", journal, re.MULTILINE)
