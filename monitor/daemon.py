@@ -174,7 +174,7 @@ class Monitor:
         # Failures that will not pass by themselves back off faster: a body that is not a feed
         # (× 4ⁿ: it may still be a maintenance page) and 404/410 (the cap at once).
         gone = isinstance(exc, FetchError) and exc.permanent
-        permanent = gone or isinstance(exc, ParseError)
+        permanent = gone or (isinstance(exc, ParseError) and not exc.passing)
         delay = min(settings.max_backoff, feed.interval * (4 if permanent else 2) ** min(errors_before + 1, 16))
         if gone:
             delay = max(settings.max_backoff, feed.interval)
@@ -273,7 +273,7 @@ class Monitor:
                 response.body,
             )
         except TaskFailed as exc:
-            raise ParseError(feed.name, str(exc), url=feed.url) from None
+            raise ParseError(feed.name, str(exc), url=feed.url, passing=True) from None
 
     async def _child_sitemaps(self, fetcher: Fetcher, feed: FeedConfig, urls: list[str], allow_private: bool) -> list[Item]:
         """The items of an index's newest sitemaps. One that fails is noted and the others go on."""
@@ -430,6 +430,9 @@ class Monitor:
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         self.sync()
+        # The language model (about 70 MB) is otherwise loaded the first time a page yields no text,
+        # perhaps hours later, where it would look like a leak; load it before READY instead.
+        extract_stage.language("warm up")
         # The pings come from a task on the same event loop as the cycle: a loop blocked in a
         # synchronous call (a stuck SQLite lock, a C extension spinning) misses them and systemd
         # restarts the daemon. Everything a cycle awaits has its own deadline.
@@ -571,7 +574,10 @@ class Monitor:
     async def poll_due(self) -> CycleStats:
         if not self._synced:  # once per config: the tables do not change between ticks
             self.sync()
-        due = set(self.store.due(self.clock()))
+        # Feeds due before the next tick's midpoint go now: a poll lands a little after its tick,
+        # so `next_poll` (poll time + interval) would otherwise just miss the tick it was meant
+        # for, and every interval would grow by a whole tick (60 s polled every 120 s).
+        due = set(self.store.due(self.clock() + timedelta(seconds=TICK_SECONDS / 2)))
         stats = await self.cycle(feed for feed in self.config.feeds if feed.name in due)
         self.maintain()
         self.send_alerts()

@@ -96,6 +96,11 @@ class FetchError(FeedError):
 class ParseError(FeedError):
     stage = "parse"
 
+    def __init__(self, feed: str, message: str, *, url: str = "", passing: bool = False):
+        super().__init__(feed, message, url=url)
+        # True when the body was not at fault: the worker parsing it died or ran out of time
+        self.passing = passing
+
 
 class ExtractError(FeedError):
     stage = "extract"

@@ -126,7 +126,7 @@ class Workers:
             except TimeoutError:
                 raise TaskFailed(f"took longer than {timeout:g} s; its worker was killed") from None
             except BrokenProcessPool:
-                raise TaskFailed("its worker died (memory limit or a crash)") from None
+                raise TaskFailed("its worker died (memory limit, a crash, or monitor upgraded on disk under the daemon: restart it)") from None
             finally:
                 self._terminate(alone)
 

@@ -196,3 +196,18 @@ def test_stale_feed(harness):
             h.now += timedelta(hours=1)
         assert h.row("s")["status"] == 304 and h.row("s")["error_count"] == 0  # healthy, just nothing new
         assert [name for name, _last in h.store.silent_feeds(h.now)] == ["s"]
+
+
+def test_a_poll_due_just_after_the_tick_is_taken_by_that_tick(harness):
+    with Loopback() as server:
+        server.add("/m.rss", rss(range(1)))
+        h = harness([{"url": server.url("/m.rss"), "name": "m", "interval": "60s", "full_text": False}], NO_JITTER)
+        h.tick()
+        # The next tick comes a few seconds before poll time + interval (the poll landed a little
+        # after its own tick): it still polls the feed, or a 60 s interval would mean 120 s.
+        h.now += timedelta(seconds=57)
+        h.tick()
+        assert server.hits["/m.rss"] == 2
+        h.now += timedelta(seconds=20)  # a tick long before the next poll: nothing
+        h.tick()
+        assert server.hits["/m.rss"] == 2
