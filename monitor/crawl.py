@@ -26,6 +26,7 @@ _SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 _NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
 MAX_INFLATED = 50 * 2**20  # a sitemap may hold 50,000 URLs in at most 50 MB (sitemaps.org)
+MAX_URLS = 50_000
 
 
 def sniff(body: bytes, content_type: str = "") -> str:
@@ -85,17 +86,24 @@ def parse_sitemap(body: bytes, *, url: str, feed: str = "") -> ParsedFeed:
         children = []
         for node in root.iterfind(f"{q}sitemap"):
             loc = (node.findtext(f"{q}loc") or "").strip()
-            if loc.startswith(("http://", "https://")):
+            if loc.startswith(("http://", "https://")) and _bare_host(loc) == _bare_host(url):
                 children.append((_date(node.findtext(f"{q}lastmod")) or "", urljoin(url, loc)))
-        children.sort(key=lambda c: c[0], reverse=True)  # undated ones last
-        return ParsedFeed(format="sitemapindex", link=url, sitemaps=[loc for _date, loc in children])
+        # Newest first; undated ones after the dated, the last listed first (indexes usually grow
+        # at the end: post-sitemap1, 2, … or one sitemap a month)
+        dated = sorted((c for c in children if c[0]), key=lambda c: c[0], reverse=True)
+        undated = [c for c in reversed(children) if not c[0]]
+        return ParsedFeed(format="sitemapindex", link=url, sitemaps=[loc for _date, loc in dated + undated][:MAX_URLS])
     if tag != "urlset":
         raise ParseError(feed, f"not a sitemap: the root element is <{tag or '?'}>", url=url)
     items = []
+    host = _bare_host(url)
     for node in root.iterfind(f"{q}url"):
         loc = (node.findtext(f"{q}loc") or "").strip()
-        if not loc.startswith(("http://", "https://")):
+        # sitemaps.org: a sitemap lists its own site's URLs; one pointing elsewhere is not followed
+        if not loc.startswith(("http://", "https://")) or _bare_host(loc) != host:
             continue
+        if len(items) >= MAX_URLS:
+            break
         news = node.find(f"{_NEWS}news")
         title = html_to_text(news.findtext(f"{_NEWS}title") or "") if news is not None else ""
         published = _date(news.findtext(f"{_NEWS}publication_date")) if news is not None else None
@@ -109,7 +117,7 @@ def _date(value: str | None) -> str | None:
     """A W3C datetime (2026-11-25, 2026-11-25T10:00+02:00) as ISO 8601 UTC; None when unreadable."""
     try:
         return _quick_date(value)
-    except _NotQuick:
+    except (_NotQuick, OverflowError, ValueError):  # year 0001 in another zone overflows
         return None
 
 

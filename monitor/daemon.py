@@ -97,6 +97,8 @@ class Monitor:
         self._spikes_mailed: dict[str, datetime] = {}  # rule → when its spike was last mailed
         self.random = random.Random()
         self.robots = Robots()  # robots.txt of crawled sites, kept across cycles
+        self.notifier = Notifier({})  # serve() sets the real one
+        self._indexes: dict[str, list[str]] = {}  # sitemap feed → the sitemaps its index lists ([] if none)
         self.last_cycle: CycleStats | None = None
         self._reload_wanted = False
         self._wake = asyncio.Event()  # set to end the wait between ticks: stop or reload
@@ -206,6 +208,11 @@ class Monitor:
     async def _poll(self, fetcher: Fetcher, feed: FeedConfig, state) -> PollResult:
         full = state.polls_since_full + 1 >= feed.revalidate_every
         kind = feed.type if feed.type != "auto" else (state.kind or "auto")
+        # A sitemap index's own body rarely changes (the same /sitemap-news.xml, undated) while the
+        # sitemaps it lists do: its sitemaps are remembered and read even when it answers 304. After a
+        # restart the list is unknown, so that one poll asks without validators.
+        sitemaps = self._indexes.get(feed.name)
+        full = full or (kind == "sitemap" and sitemaps is None)
         # Sitemaps and pages are crawled politely (robots.txt, crawl delay). A URL not sniffed yet is
         # asked for once like a feed: the user named it; its links are crawled politely if it is a page.
         crawled = kind in ("sitemap", "page")
@@ -231,22 +238,28 @@ class Monitor:
             next_poll=iso(now + timedelta(seconds=self._jittered(self.interval(feed, state.hint, max_age)))),
             hint=state.hint,
         )
-        if response.not_modified:
+        digest = None if response.not_modified else hashlib.sha256(response.body).hexdigest()
+        if digest is None or digest == state.body_hash:  # 304, or the server ignored our validators
             result.unchanged = True
-            return result
-        digest = hashlib.sha256(response.body).hexdigest()
-        if digest == state.body_hash:  # the server ignored our validators, or has none
-            result.unchanged = True
-            return result
-        parsed = await self._parse(feed, kind, response)
-        result.kind = _KINDS.get(parsed.format, "feed")
-        result.body_hash = digest
-        result.title = parsed.title or None
-        result.hint = parsed.ttl
-        result.next_poll = iso(now + timedelta(seconds=self._jittered(self.interval(feed, parsed.ttl, max_age))))
-        result.problems = "; ".join(parsed.problems)[:2000] or None
+            if not sitemaps:
+                return result
+            parsed = ParsedFeed(format="sitemapindex", link=feed.url, sitemaps=sitemaps)
+        else:
+            parsed = await self._parse(feed, kind, response)
+            if parsed.format in _KINDS and parsed.format != "page":
+                self._indexes[feed.name] = parsed.sitemaps
+        found = _KINDS.get(parsed.format, "feed")
+        # What an unsniffed URL served is remembered only once it held something: a first answer
+        # that is an empty page or an interstitial must not make a feed a section page for good.
+        result.kind = found if (feed.type != "auto" or state.kind or parsed.items or parsed.sitemaps) else None
+        if not result.unchanged:
+            result.body_hash = digest
+            result.title = parsed.title or None
+            result.hint = parsed.ttl
+            result.next_poll = iso(now + timedelta(seconds=self._jittered(self.interval(feed, parsed.ttl, max_age))))
+            result.problems = "; ".join(parsed.problems)[:2000] or None
         allow_private = self._allow_private(feed, response.peer)
-        if result.kind == "feed":
+        if found == "feed":
             items = self._new_items(feed, parsed.items)
             changed = self.store.changed(feed.name, parsed.items)  # stored items whose title or text changed
             built = await asyncio.gather(
@@ -258,8 +271,8 @@ class Monitor:
             if parsed.sitemaps:  # an index: the newest sitemaps it lists
                 parsed.items = await self._child_sitemaps(fetcher, feed, parsed.sitemaps, allow_private)
             since = iso(now - timedelta(seconds=feed.max_age))
-            items = self._new_items(feed, crawl.recent(parsed.items, since, feed.max_items))
-            await self._crawl(fetcher, feed, result, items, allow_private)
+            items = crawl.recent(self._new_items(feed, parsed.items), since, feed.max_items)
+            await self._crawl(fetcher, feed, result, items, allow_private, listing=found == "page")
         log.info("feed polled", extra={"feed": feed.name, "url": feed.url, "status": response.status, "kind": result.kind,
                                        "items": len(parsed.items), "new": len(items)})
         return result
@@ -289,17 +302,25 @@ class Monitor:
             items.extend(child.items)
         return items
 
-    async def _crawl(self, fetcher: Fetcher, feed: FeedConfig, result: PollResult, items: list[Item], allow_private: bool) -> None:
+    async def _crawl(self, fetcher: Fetcher, feed: FeedConfig, result: PollResult, items: list[Item], allow_private: bool,
+                     listing: bool) -> None:
         """New links of a sitemap or page through the same page fetch → extract → match path as a
         feed's items. A link that turns out not to be an article (gone, forbidden by robots.txt, a
         page with too little text: navigation) is remembered and never fetched again; one that
         failed for a passing reason is left for the next poll, when it is still listed."""
+        gate = asyncio.Semaphore(self.config.fetch.per_host)  # the crawl delay spaces them anyway
 
         async def one(item: Item) -> None:
+            async with gate:
+                if self.stopping.is_set():  # at SIGTERM the links not begun are left to the next poll
+                    return
+                await link(item)
+
+        async def link(item: Item) -> None:
             try:
                 extracted = await self._page(fetcher, feed, item.link, allow_private, polite=True)
             except FeedError as exc:
-                temporary = isinstance(exc, FetchError) and not exc.permanent and exc.status not in (401, 403)
+                temporary = exc.passing or (isinstance(exc, FetchError) and not exc.permanent and exc.status not in (401, 403))
                 log.info("link not used", extra={"feed": feed.name, "url": item.link, "error": exc.reason,
                                                  "retry": temporary})
                 if not temporary:
@@ -308,12 +329,12 @@ class Monitor:
             except Exception as exc:  # one odd link must not fail the others; tried again next poll
                 log.warning("link failed unexpectedly", extra={"feed": feed.name, "url": item.link, "error": repr(exc)})
                 return
-            if result.kind == "page" and len(extracted.text.split()) < MIN_ARTICLE_WORDS:
+            if listing and len(extracted.text.split()) < MIN_ARTICLE_WORDS:
                 log.info("link not an article", extra={"feed": feed.name, "url": item.link,
                                                        "words": len(extracted.text.split())})
                 result.skipped.append((item.guid, canonical_url(item.link)))
                 return
-            result.articles.append(self._tagged(feed, item, extracted))
+            result.articles.append(self._tagged(feed, item, extracted, listing=listing))
 
         await asyncio.gather(*(one(item) for item in items))
 
@@ -357,7 +378,7 @@ class Monitor:
         article.error = error
         return article
 
-    def _tagged(self, feed: FeedConfig, item: Item, extracted: Extracted | None) -> Article:
+    def _tagged(self, feed: FeedConfig, item: Item, extracted: Extracted | None, listing: bool = False) -> Article:
         article = Article(
             url=canonical_url(item.link),
             link=item.link,
@@ -379,7 +400,7 @@ class Monitor:
             if page_url and article.url and urlsplit(page_url).hostname == urlsplit(article.url).hostname:
                 article.url = page_url
             # A section page's link text may be a teaser or "Read more": the page's title wins there.
-            article.title = (extracted.title if feed.type == "page" or not article.title else article.title) or article.title or ""
+            article.title = (extracted.title if listing or not article.title else article.title) or article.title or ""
             article.author = article.author or extracted.author
             article.published = article.published or extracted.date
             article.lang = extracted.lang
@@ -411,7 +432,7 @@ class Monitor:
                 response.body,
             )
         except TaskFailed as exc:
-            raise ExtractError(feed.name, str(exc), url=link) from None
+            raise ExtractError(feed.name, str(exc), url=link, passing=True) from None
         except Exception as exc:  # trafilatura and lxml raise many kinds
             raise ExtractError(feed.name, f"{type(exc).__name__}: {exc}", url=link) from None
         if not extracted.text:
@@ -424,12 +445,15 @@ class Monitor:
         """Poll due feeds once a tick until told to stop, keeping systemd informed through
         `notifier`: READY=1 once started, STATUS after each tick, WATCHDOG=1 while the event loop
         runs, STOPPING=1 on the way out. SIGHUP reloads the config and rules between ticks."""
-        notifier = notifier or Notifier({})
+        notifier = self.notifier = notifier or Notifier({})
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        self.sync()
+        try:
+            self.sync()
+        except StoreBusy as exc:  # the first tick syncs again
+            log.warning("feeds not synced at start: the database is locked", extra={"error": str(exc)})
         # The language model (about 70 MB) is otherwise loaded the first time a page yields no text,
         # perhaps hours later, where it would look like a leak; load it before READY instead.
         extract_stage.language("warm up")
@@ -488,7 +512,7 @@ class Monitor:
         try:
             config = config_mod.load(self.config.path)
             rules = rules_stage.load_rules(config.rules)
-        except (ConfigError, RuleError) as exc:
+        except (ConfigError, RuleError, OSError, ValueError) as exc:  # ValueError: a rule file not in UTF-8
             log.error("reload refused, the running config stays", extra={"error": str(exc)})
             return False
         if config.database != self.config.database:
@@ -533,8 +557,18 @@ class Monitor:
 
     def maintain(self) -> None:
         """Retention after a cycle: the store prunes and vacuums when due (it logs what it did and
-        skips while another writer holds the lock)."""
-        self.store.maintain(self.clock(), self.config.archive)
+        skips while another writer holds the lock). A VACUUM of a large archive blocks for
+        minutes, so systemd is asked to wait an hour for the next WATCHDOG=1 meanwhile."""
+        watchdog = self.notifier.watchdog
+        if watchdog:
+            self.notifier.send(watchdog_usec=3600 * 1_000_000)
+        try:
+            self.store.maintain(self.clock(), self.config.archive)
+        except StoreError as exc:  # a full disk, say: the archive itself is still there; next cycle tries again
+            log.error("retention failed", extra={"error": str(exc)})
+        finally:
+            if watchdog:
+                self.notifier.send(watchdog_usec=int(watchdog * 1_000_000), watchdog=1)
 
     def _digest_slot(self, now: datetime) -> datetime | None:
         """The latest scheduled digest time at or before now (UTC), or None when no digest is set up."""

@@ -63,8 +63,10 @@ def store_error(message: str, exc: Exception) -> StoreError:
 class FeedError(MonitorError):
     stage = "feed"
 
-    def __init__(self, feed: str, message: str, *, url: str = ""):
+    def __init__(self, feed: str, message: str, *, url: str = "", passing: bool = False):
         self.feed, self.url, self.reason = feed, url, message
+        # True when the input was not at fault: the worker handling it died or ran out of time
+        self.passing = passing
         super().__init__(f"{self.stage}: {feed}: {message}")
 
     def __reduce__(self):
@@ -95,11 +97,6 @@ class FetchError(FeedError):
 
 class ParseError(FeedError):
     stage = "parse"
-
-    def __init__(self, feed: str, message: str, *, url: str = "", passing: bool = False):
-        super().__init__(feed, message, url=url)
-        # True when the body was not at fault: the worker parsing it died or ran out of time
-        self.passing = passing
 
 
 class ExtractError(FeedError):

@@ -27,10 +27,10 @@ import ssl
 from collections import OrderedDict, defaultdict
 from http.cookiejar import CookieJar
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpcore
 import httpx
+from protego import Protego
 
 from .config import FetchConfig
 from .errors import FetchError
@@ -344,7 +344,9 @@ class Fetcher:
     async def _politely(self, url: str, *, feed: str, public_only: bool) -> None:
         rules = await self.robots.rules(self, url, feed=feed, public_only=public_only)
         agent = self.settings.user_agent
-        if not rules.can_fetch(agent, url):
+        if rules is None:
+            raise FetchError(feed, "robots.txt could not be read; retrying later", url=url, retry_after=ROBOTS_RETRY)
+        if not rules.can_fetch(url, agent):
             raise FetchError(feed, "robots.txt forbids this URL", url=url, permanent=True)
         delay = max(self.settings.crawl_delay, min(float(rules.crawl_delay(agent) or 0), MAX_CRAWL_DELAY))
         host = (urlsplit(url).hostname or "").lower()
@@ -390,33 +392,39 @@ ROBOTS_RETRY = 600.0  # after a server error or no answer, everything waits this
 
 class Robots:
     """robots.txt of each site (scheme, host, port), read through a Fetcher and kept for a day,
-    across cycles (the daemon owns one). RFC 9309: a 4xx (no robots.txt) allows everything; a
-    server error or no answer disallows everything until it is read again."""
+    across cycles (the daemon owns one), matched as RFC 9309 says (longest rule wins, `*` and `$`)
+    by protego. A 4xx (no robots.txt) allows everything. A server error or no answer leaves the
+    site unknown for ROBOTS_RETRY: its URLs fail for a passing reason, so nothing is taken as
+    forbidden for good because of an outage."""
 
-    def __init__(self):
-        self._sites: dict[str, tuple[float, RobotFileParser]] = {}
+    def __init__(self, limit: int = 10_000):
+        self._sites: OrderedDict[str, tuple[float, Protego | None]] = OrderedDict()
+        self._pending: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._limit = limit
 
-    async def rules(self, fetcher: "Fetcher", url: str, *, feed: str, public_only: bool) -> RobotFileParser:
+    async def rules(self, fetcher: "Fetcher", url: str, *, feed: str, public_only: bool) -> Protego | None:
+        """The site's rules, or None while its robots.txt cannot be read."""
         parts = urlsplit(url)
         site = f"{parts.scheme}://{parts.netloc}".lower()
-        now = time.monotonic()
-        kept = self._sites.get(site)
-        if kept is not None and kept[0] > now:
-            return kept[1]
-        rules = RobotFileParser(site + "/robots.txt")
-        keep = ROBOTS_KEPT
-        try:
-            response = await fetcher.get(site + "/robots.txt", feed=feed, max_bytes=512 * 1024, deadline=30.0,
-                                         accept="text/plain, */*;q=0.5", public_only=public_only)
-            rules.parse(response.body.decode("utf-8", "replace").splitlines())
-        except FetchError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
-                rules.allow_all = True
-            else:
-                rules.disallow_all = True
-                keep = ROBOTS_RETRY
-        self._sites[site] = (now + keep, rules)
-        return rules
+        async with self._pending[site]:  # one fetch per site, however many of its links wait
+            kept = self._sites.get(site)
+            if kept is not None and kept[0] > time.monotonic():
+                return kept[1]
+            keep, rules = ROBOTS_KEPT, None
+            try:
+                response = await fetcher.get(site + "/robots.txt", feed=feed, max_bytes=512 * 1024, deadline=30.0,
+                                             accept="text/plain, */*;q=0.5", public_only=public_only)
+                rules = Protego.parse(response.body.decode("utf-8", "replace"))
+            except FetchError as exc:
+                if exc.status is not None and 400 <= exc.status < 500:
+                    rules = Protego.parse("")
+                else:
+                    keep = ROBOTS_RETRY
+            self._sites[site] = (time.monotonic() + keep, rules)
+            self._sites.move_to_end(site)
+            while len(self._sites) > self._limit:
+                self._sites.popitem(last=False)
+            return rules
 
 
 def _peer(response: httpx.Response) -> str | None:

@@ -24,10 +24,6 @@ class Notifier:
         self._socket: socket.socket | None = None
         self._failed = False
 
-    @property
-    def enabled(self) -> bool:
-        return self.address is not None
-
     def send(self, **fields: str | int) -> bool:
         """Send READY=1, STATUS=…, WATCHDOG=1 and the like (keys are written in upper case)."""
         if self.address is None:

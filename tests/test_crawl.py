@@ -258,9 +258,17 @@ def test_a_news_site_without_feeds(site):
     assert second.failed == 0 and second.articles == 0
     assert store.count("articles") == 3
     fetched = {path: n - before.get(path, 0) for path, n in hits.items() if n != before.get(path, 0)}
-    assert fetched == {"/news/": 1, "/sitemap_index.xml": 1}, fetched  # the listings only; robots.txt is kept
-    sent = {path: headers for path, headers in server.requests[-2:]}
-    assert sent["/sitemap_index.xml"].get("if-none-match")  # conditional GET on the sitemap
+    # the listings only (robots.txt is kept); the index answers 304 and its sitemaps are read again
+    assert fetched == {"/news/": 1, "/sitemap_index.xml": 1, "/sitemap-news.xml": 1, "/sitemap-old.xml": 1}, fetched
+    sent = {path: headers for path, headers in server.requests[-4:]}
+    assert sent["/sitemap_index.xml"].get("if-none-match")  # conditional GET on the sitemap index
+
+    # Third poll: a new story in the news sitemap, the index unchanged (304): it is found.
+    recent = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    server.add("/sitemap-news.xml", news_sitemap([(server.url("/world/2026/11/25/new-strike-on-kyiv-overnight"), recent, "New strike")]))
+    server.add("/world/2026/11/25/new-strike-on-kyiv-overnight", article_page("New strike on Kyiv overnight", 11), "text/html")
+    third = asyncio.run(monitor.run_once())
+    assert third.articles == 1 and store.count("articles") == 4
 
 
 def test_robots_forbidding_the_listing_itself(tmp_path):
@@ -309,3 +317,65 @@ def test_feeds_add_falls_back_to_the_section_page(tmp_path):
     assert f"(page, {len(news.section_links)} article links)" in result.stderr
     (feed,) = config_mod.load(config).feeds
     assert (feed.url, feed.type) == (server.url("/news/"), "page")
+
+
+def test_an_unreadable_robots_txt_holds_the_site_back_but_loses_nothing(tmp_path):
+    from monitor.fetch import Robots
+
+    with Loopback() as server:
+        news = NewsSite(server, datetime.now(timezone.utc))
+        robots = server.files.pop("/robots.txt")
+        server.routes["/robots.txt"] = lambda handler: handler.send_error(503)
+        config = config_mod.load(write_config(tmp_path, [{"url": server.url("/news/"), "name": "section", "type": "page"}],
+                                              extra="fetch:\n  crawl_delay: 0.01s\n"))
+        with Store(config.database) as store, Workers(1) as workers:
+            monitor = Monitor(config, store, load_rules(config.rules), workers)
+            first = asyncio.run(monitor.run_once())
+            row = next(store.db.query("SELECT last_error, failure FROM feeds"))
+            assert first.failed == 1 and row["failure"] == "temporary" and "robots.txt could not be read" in row["last_error"]
+            assert server.hits["/news/"] == 0 and store.count("sightings") == 0
+            # robots.txt back (and its retry time over): the section is read as if nothing happened
+            del server.routes["/robots.txt"]
+            server.files["/robots.txt"] = robots
+            monitor.robots = Robots()
+            second = asyncio.run(monitor.run_once())
+            assert second.failed == 0 and second.articles == 2
+    assert len(news.section_links) == 4
+
+
+def test_longest_robots_rule_wins(tmp_path):
+    with Loopback() as server:
+        news = NewsSite(server, datetime.now(timezone.utc))
+        # urllib.robotparser would take the first rule (Allow: /) and fetch /private/
+        server.add("/robots.txt", b"User-agent: *\nAllow: /\nDisallow: /private/\nDisallow: /*live-blog*\n", "text/plain")
+        config = config_mod.load(write_config(tmp_path, [{"url": server.url("/news/"), "name": "section", "type": "page"}],
+                                              extra="fetch:\n  crawl_delay: 0.01s\n"))
+        with Store(config.database) as store, Workers(1) as workers:
+            asyncio.run(Monitor(config, store, load_rules(config.rules), workers).run_once())
+        assert server.hits["/private/2026/11/25/embargoed-report-on-losses"] == 0
+        assert server.hits["/news/2026/11/25/live-blog-index-page-for-today"] == 0
+        assert server.hits["/news/2026/11/25/offensive-near-kharkiv"] == 1
+    assert news.stamp == 1
+
+
+def test_an_empty_first_answer_does_not_decide_the_kind(tmp_path):
+    with Loopback() as server:
+        server.add("/f", b"<html><body>Just a moment...</body></html>", "text/html")  # an interstitial
+        config = config_mod.load(write_config(tmp_path, [{"url": server.url("/f"), "name": "f", "full_text": False}]))
+        with Store(config.database) as store, Workers(1) as workers:
+            monitor = Monitor(config, store, load_rules(config.rules), workers)
+            asyncio.run(monitor.run_once())
+            assert store.db.execute("SELECT kind FROM feeds").fetchone()[0] is None
+            server.add("/f", b"<?xml version='1.0'?><rss version='2.0'><channel><title>F</title><item><title>x</title>"
+                       b"<link>http://a.example/1</link><guid>1</guid></item></channel></rss>", "application/rss+xml")
+            second = asyncio.run(monitor.run_once())
+            assert second.articles == 1
+            assert store.db.execute("SELECT kind FROM feeds").fetchone()[0] == "feed"
+
+
+def test_odd_sitemap_dates_and_other_hosts():
+    body = (b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            b"<url><loc>https://s.example/a-b-c</loc><lastmod>0001-01-01T00:00:00+01:00</lastmod></url>"
+            b"<url><loc>https://elsewhere.example/x-y-z</loc></url></urlset>")
+    parsed = crawl.parse_sitemap(body, url="https://www.s.example/sitemap.xml")
+    assert [(i.link, i.published) for i in parsed.items] == [("https://s.example/a-b-c", None)]

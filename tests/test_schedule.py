@@ -211,3 +211,24 @@ def test_a_poll_due_just_after_the_tick_is_taken_by_that_tick(harness):
         h.now += timedelta(seconds=20)  # a tick long before the next poll: nothing
         h.tick()
         assert server.hits["/m.rss"] == 2
+
+
+def test_reload_keeps_the_running_config_whatever_is_wrong(tmp_path):
+    import shutil
+
+    from conftest import REPO
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    config = config_mod.load(write_config(tmp_path, [{"url": "http://127.0.0.1:9/a.rss", "name": "a"}], rules=rules))
+    with Store(config.database) as store, Workers(1) as workers:
+        monitor = Monitor(config, store, load_rules(config.rules), workers)
+        before = (monitor.config, monitor.rules)
+        (rules / "latin1.yaml").write_bytes("rules:\n  - name: caf\xe9\n    query: caf\xe9\n".encode("latin-1"))
+        assert monitor.reload() is False  # not UTF-8: refused, not a crash
+        (rules / "latin1.yaml").unlink()
+        config.path.write_text(config.path.read_text() + "stories:\n  window: forever\n")
+        assert monitor.reload() is False
+        assert (monitor.config, monitor.rules) == before
+        config.path.write_text(config.path.read_text().replace("stories:\n  window: forever\n", "stories:\n  window: 3d\n"))
+        assert monitor.reload() is True and store.story_window == 3 * 86400
