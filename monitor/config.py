@@ -310,16 +310,20 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30}
 
 
-def parse_duration(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise ValueError(f"must be a duration such as 90s, 15m or 2h, not {raw!r}")
+def _seconds(raw: Any, example: str) -> float:
+    """A number of seconds, or a number with a unit (s, m, h, d); ranges are the caller's."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise ValueError(f"must be a duration such as {example}, not {raw!r}")
     if isinstance(raw, (int, float)):
-        seconds = float(raw)
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(raw))
-        if not m:
-            raise ValueError(f"must be a duration such as 90s, 15m or 2h, not {raw!r}")
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+        return float(raw)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", raw)
+    if not m:
+        raise ValueError(f"must be a duration such as {example}, not {raw!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_duration(raw: Any) -> float:
+    seconds = _seconds(raw, "90s, 15m or 2h")
     if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION:
         raise ValueError(f"must be a positive duration of at most 365 days, not {raw!r}")
     return seconds
@@ -333,15 +337,7 @@ def parse_retention(raw: Any) -> float | None:
     refused rather than pruning nearly everything), or `never` (None)."""
     if isinstance(raw, str) and raw.strip().lower() == "never":
         return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise ValueError(f"must be a duration such as 90d or never, not {raw!r}")
-    if isinstance(raw, (int, float)):
-        seconds = float(raw)
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", raw)
-        if not m:
-            raise ValueError(f"must be a duration such as 90d or never, not {raw!r}")
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    seconds = _seconds(raw, "90d or never")
     if not math.isfinite(seconds) or not MIN_RETENTION <= seconds <= MAX_RETENTION:
         raise ValueError(f"must be a duration from 1d to 36500d (a bare number is seconds), or never, not {raw!r}")
     return seconds

@@ -271,7 +271,9 @@ class Monitor:
             if parsed.sitemaps:  # an index: the newest sitemaps it lists
                 parsed.items = await self._child_sitemaps(fetcher, feed, parsed.sitemaps, allow_private)
             since = iso(now - timedelta(seconds=feed.max_age))
-            items = crawl.recent(self._new_items(feed, parsed.items), since, feed.max_items)
+            # recent first (no I/O), then the store's look-up of those only, then the cap on new ones
+            recent = crawl.recent(parsed.items, since, len(parsed.items))
+            items = self._new_items(feed, recent)[: feed.max_items]
             await self._crawl(fetcher, feed, result, items, allow_private, listing=found == "page")
         log.info("feed polled", extra={"feed": feed.name, "url": feed.url, "status": response.status, "kind": result.kind,
                                        "items": len(parsed.items), "new": len(items)})

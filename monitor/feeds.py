@@ -173,16 +173,8 @@ async def _sitemap(fetcher: Fetcher, url: str, tried: list[str], *, deadline: fl
     a news sitemap wins over an ordinary one found before it."""
     parts = urlsplit(url)
     site = f"{parts.scheme}://{parts.netloc}"
-    named: list[str] = []
-    try:
-        robots = await fetcher.get(site + "/robots.txt", feed=url, max_bytes=512 * 1024, deadline=deadline,
-                                   accept="text/plain, */*;q=0.5")
-        for line in robots.body.decode("utf-8", "replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "sitemap" and value.strip().startswith(("http://", "https://")):
-                named.append(value.strip())
-    except FetchError:
-        pass
+    rules = await fetcher.robots.rules(fetcher, url, feed=url, public_only=False)  # the host the user typed
+    named = [u for u in (rules.sitemaps if rules is not None else ()) if u.startswith(("http://", "https://"))]
     ordinary: Found | None = None
     for candidate in list(dict.fromkeys(named[:MAX_LINKED] + [site + path for path in SITEMAP_PATHS])):
         same_host = (urlsplit(candidate).hostname or "") == parts.hostname

@@ -423,7 +423,8 @@ class Robots:
             self._sites[site] = (time.monotonic() + keep, rules)
             self._sites.move_to_end(site)
             while len(self._sites) > self._limit:
-                self._sites.popitem(last=False)
+                gone, _ = self._sites.popitem(last=False)
+                self._pending.pop(gone, None)
             return rules
 
 
