@@ -227,4 +227,5 @@ def render(report: Report, *, errors: bool = True) -> str:
 def below(report: Report, threshold: float) -> list[str]:
     """What scores an F1 under threshold: rules by name, places as "places (lang)"."""
     low = [name for name, c in report.rules.items() if c.f1 < threshold]
-    return low + [f"places ({lang})" for lang, c in report.places.items() if c.tp + c.fn and c.f1 < threshold]
+    return low + [f"places ({lang})" for lang, c in sorted(report.places.items())
+                  if lang != "all" and c.tp + c.fp + c.fn and c.f1 < threshold]

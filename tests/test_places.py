@@ -65,6 +65,66 @@ def test_places(gazetteer, text, codes):
     assert gazetteer.codes("", text) == codes
 
 
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        # a list of any length shares one noun, after it or before it
+        ("Знеструмлення в Одеській, Миколаївській, Дніпропетровській, Вінницькій, Житомирській, Хмельницькій, "
+         "Полтавській, Сумській та Чернігівській областях.",
+         ["UA-51", "UA-48", "UA-12", "UA-05", "UA-18", "UA-68", "UA-53", "UA-59", "UA-74"]),
+        ("Удари по енергетиці у трьох областях України – Донецькій, Сумській та Чернігівській.", ["UA-14", "UA-59", "UA-74"]),
+        ("Тіла з напрямків фронту: Донецького, Запорізького та Курського.", ["UA-14", "UA-23", "RU-KRS"]),
+        ("у Сумській, Харківській, а також частково у Кіровоградській областях", ["UA-59", "UA-63", "UA-35"]),
+        ("крім Донецької та частини Чернігівської областей", ["UA-14", "UA-74"]),
+        ("намагаючись витіснити українські підрозділи з лівого берега", []),  # one adjective after a noun is no list
+        # administrative words: hromada, ОВА, raion, okrug, direction, -щина
+        ("Ворог атакував дронами територію Сумської громади.", ["UA-59"]),
+        ("Про це повідомила Сумська ОВА.", ["UA-59"]),
+        ("Окупанти обстріляли населені пункти на Краснопільщині.", ["UA-59"]),
+        ("Тривога у Мукачівському та Ужгородському районах.", ["UA-21"]),
+        ("Обстрел Борисовского округа.", ["RU-BEL"]),
+        ("В Шебекинском городском округе сбили дрон.", ["RU-BEL"]),
+        ("Бои на Красноармейском направлении.", ["UA-14"]),
+        ("На куп'янському напрямку тривають бої.", ["UA-63"]),  # directions are written in lower case
+        ("10 штурмів на Лиманській ділянці фронту.", ["UA-14"]),
+        ("Вибух у Солом'янському районі столиці.", ["UA-30"]),
+        ("Враг наступает в ДНР.", ["UA-14"]),
+        ("Семирічний хлопчик перебував у Херсонському будинку дитини.", ["UA-65"]),  # an adjective inside a name
+        ("Атака о 21.30 за Київським часом.", []),  # Kyiv time
+        ("Харківський район обстріляли.", ["UA-63"]),
+        # former names
+        ("Бои за Красноармейск и Димитров продолжаются.", ["UA-14"]),
+        ("Russian forces advanced near Toretsk, formerly Dzerzhynsk.", ["UA-14"]),
+        ("Взрывы в Дзержинске Нижегородской области.", []),
+        ("Артемовск, Днепропетровск и Кировоград.", ["UA-14", "UA-12", "UA-35"]),
+        # mixed scripts: Latin letters typed inside Cyrillic words
+        ("Ракета влучила в Нiкополь.", ["UA-12"]),
+        ("Paнoк почався з paкeтнoгo oбcтpiлу, заявила очільниця Iвaнo-Фpaнкiвcькoї OДA.", ["UA-26"]),
+        # the same names elsewhere, and names inside names
+        ("In the Rostov region, drones were shot down over Kamensk-Shakhtinsky and Donetsk.", []),
+        ("Бои в Донецке Ростовской области.", []),
+        ("Про це пише Українська правда.", []),
+        ("Українську делегацію очолив міністр оборони.", []),
+        ("The Kyiv Independent reported the attack.", []),
+        ("Удар по Белгороду-Днестровскому.", ["UA-51"]),
+        ("В Белгороде-Днестровском прогремели взрывы.", ["UA-51"]),
+        ("Пошкодження інфраструктури у Білгород-Дністровському районі.", ["UA-51"]),  # not Дністровський район (UA-77)
+        ("In Bilhorod near Kyiv, a drone hit a house.", ["UA-30"]),
+        ("Kursk sank in the Barents Sea in August 2000 with 118 sailors aboard.", []),
+        ("Вони тонули в дельті Дніпра.", []),
+        # a settlement followed by its oblast, and a town's name used for a village
+        ("Атаки відбили поблизу Білогорівки Донецької області.", ["UA-14"]),
+        ("Біля Гуляйполя противник увійшов в село Добропілля.", ["UA-23"]),
+        ("Бої тривають у Добропіллі.", ["UA-14"]),
+        # a name several oblasts share goes to the region named nearest
+        ("Обстріл Нікопольщини та Покровської громади.", ["UA-12"]),
+        ("Удар по Покровській громаді.", []),  # the city of Pokrovsk and the city of Pokrov both have one
+    ],
+)
+def test_places_on_real_reporting(gazetteer, text, codes):
+    assert gazetteer.codes("", text) == codes
+
+
 def test_decomposed_text_is_tagged_like_composed(gazetteer):
     import unicodedata
 

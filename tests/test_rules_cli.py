@@ -64,6 +64,57 @@ def test_rules_test_jsonl(tmp_path):
     assert lines == [{"id": "a", "rules": ["offensive"], "places": ["UA-14"]}, {"id": "b", "rules": [], "places": []}]
 
 
+def _labelled(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "truce.yaml").write_text("name: truce\nquery: truce OR перемир'я\n", encoding="utf-8")
+    (rules / "quiet.yaml").write_text("name: quiet\nquery: silence\n", encoding="utf-8")
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
+        {"id": "hit", "lang": "uk", "text": "Сторони погодили перемир’я в Херсоні.", "rules": ["truce"], "places": ["UA-65"]},
+        {"id": "miss", "lang": "en", "text": "The guns fell silent along the front.", "rules": ["truce"], "places": []},
+        {"id": "false", "lang": "en", "title": "A trade truce", "text": "Tariffs cut in Sumy.", "rules": [],
+         "settlements": [{"name": "Sumy", "code": "UA-59"}]},
+        {"id": "place", "lang": "uk", "text": "Вибухи у Харкові та Одесі.", "places": ["UA-63"]},
+    ]), encoding="utf-8")
+    return rules, cases
+
+
+def test_rules_eval_scores_each_rule_and_place_and_lists_every_error(tmp_path):
+    rules, cases = _labelled(tmp_path)
+    result = invoke("rules", "eval", "--rules", str(rules), str(cases))
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines() if line[:1].strip()}
+    # truce: tp 1 (hit), fp 1 (the trade truce), fn 1 (the silent guns); `quiet` is labelled nowhere: not scored
+    assert rows["truce"] == ["1", "1", "1", "0.50", "0.50", "0.50"]
+    assert "quiet" not in rows
+    # places: UA-65 and UA-59 (a settlement label) and UA-63 found; Odesa (UA-51) is a false hit
+    assert rows["UA-51"] == ["0", "1", "0", "0.00", "1.00", "0.00"]
+    assert rows["uk"][:3] == ["2", "1", "0"] and rows["en"][:3] == ["1", "0", "0"]
+    out = result.output
+    assert "miss  rule truce" in out and "The guns fell silent" in out and "no word of it present" in out
+    assert "false rule truce" in out and "terms: truce" in out
+    assert "false place UA-51" in out and "Одеса (name)" in out and "Харкові та Одесі" in out
+
+
+def test_rules_eval_json_and_a_threshold(tmp_path):
+    rules, cases = _labelled(tmp_path)
+    result = CliRunner().invoke(cli, ["rules", "eval", "--rules", str(rules), "--json", "--rule", "quiet",
+                                      "--fail-under", "0.9", str(cases)])
+    report = json.loads(result.stdout)
+    assert report["rules"] == {"quiet": {"tp": 0, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f1": 1.0}}
+    assert report["places"]["all"]["fp"] == 1 and {e["id"] for e in report["errors"]} == {"place"}
+    assert result.exit_code == 1 and result.stderr == "monitor: F1 under 0.9: places (uk)\n"
+
+
+def test_rules_eval_names_the_bad_line(tmp_path):
+    rules, cases = _labelled(tmp_path)
+    cases.write_text('{"id": "a", "text": "x", "rules": []}\n{"id": "b", "text": "y", "rules": "offensive"}\n',
+                     encoding="utf-8")
+    result = CliRunner().invoke(cli, ["rules", "eval", "--rules", str(rules), str(cases)])
+    assert result.exit_code == 2 and f"{cases}:2: rules: must be a list of names" in result.output
+
+
 def _archive(tmp_path, n: int):
     config = write_config(tmp_path, [{"url": "https://example.org/feed.xml", "name": "f"}])
     with Store(tmp_path / "archive.db") as store:
