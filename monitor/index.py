@@ -231,7 +231,11 @@ class WordMatcher:
 class TermIndex:
     """Words of many terms in two lookups; `find` gives, per word matcher, the positions it occurs at."""
 
-    def __init__(self) -> None:
+    def __init__(self, known_forms: dict[str, list[str]] | None = None) -> None:
+        # Forms worked out beforehand (the gazetteer ships its own: asking the dictionaries for
+        # 4,000 name words takes seconds at every start). `inflected` records what was used, to ship.
+        self.known_forms = known_forms or {}
+        self.inflected: dict[str, frozenset[str]] = {}
         self.words: list[WordMatcher] = []
         self._ids: dict[WordMatcher, int] = {}
         self._forms: dict[str, list[int]] = {}
@@ -252,7 +256,15 @@ class TermIndex:
                 raise ValueError(f"a wildcard needs at least {PREFIX_MIN} letters before the *")
             self._prefixes.setdefault(text[:PREFIX_MIN], []).append((text, wid))
         else:
-            for form in ({text} if exact else inflections(raw)):
+            if exact:
+                forms = frozenset({text})
+            elif raw in self.known_forms:
+                forms = frozenset(self.known_forms[raw])
+            else:
+                forms = inflections(raw)
+            if forms != {text}:
+                self.inflected[raw] = forms
+            for form in forms:
                 self._forms.setdefault(form, []).append(wid)
         return wid
 

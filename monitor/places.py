@@ -95,7 +95,7 @@ class Gazetteer:
             Place(p["code"], p["name_en"], p.get("name_uk"), p.get("name_ru"), p.get("country", p["code"][:2]))
             for p in data["places"]
         )
-        self.index = TermIndex()
+        self.index = TermIndex({word: forms.split() for word, forms in data.get("forms", {}).items()})
         cues: dict[str, tuple[frozenset[int], int, bool]] = {}
         for entry in data.get("ambiguous", []):
             ids = frozenset(self.index.add(word) for cue in entry.get("unless_near", []) for word in cue.split())

@@ -170,3 +170,14 @@ def test_places_on_the_held_out_set(gazetteer):
     precision, recall, settlements = score(gazetteer, REPO / "tests" / "data" / "match_heldout.jsonl")
     print(f"held-out: precision {precision:.3f}, core recall {recall:.3f}, settlement recall {settlements:.3f}")
     assert precision >= 0.95 and recall >= 0.95 and settlements >= 0.9
+
+
+def test_shipped_forms_are_what_the_dictionaries_say_now():
+    """places.json carries every name word's forms so that the daemon starts in a second, not five;
+    they must be the forms monitor.index would work out today (rebuild with tools/build_places.py)."""
+    from monitor.index import inflections
+
+    data = json.loads((REPO / "monitor" / "data" / "places.json").read_text(encoding="utf-8"))
+    stale = [word for word, forms in data["forms"].items() if set(forms.split()) != inflections(word)]
+    assert len(data["forms"]) > 4000
+    assert not stale, f"{len(stale)} words' forms are out of date, e.g. {stale[:5]}: run tools/build_places.py"

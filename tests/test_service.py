@@ -85,7 +85,7 @@ def test_notify_watchdog_reload_and_stop(tmp_path):
         config = write_config(tmp_path, feeds)
         good = config.read_text()
         listener = NotifyListener(str(tmp_path / "notify.sock"))
-        env = dict(os.environ, PYTHONUNBUFFERED="1", NOTIFY_SOCKET=listener.path, WATCHDOG_USEC="600000")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", NOTIFY_SOCKET=listener.path, WATCHDOG_USEC="3000000")
         env.pop("JOURNAL_STREAM", None)
         log = (tmp_path / "stderr.log").open("w+")
         process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
@@ -98,11 +98,14 @@ def test_notify_watchdog_reload_and_stop(tmp_path):
             database = sqlite3.connect(tmp_path / "archive.db")
             assert database.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
 
-            # WATCHDOG=1 keeps coming, well within WatchdogSec (0.6 s here)
-            time.sleep(2.0)
-            pings = [t for t, _m in listener.having("WATCHDOG", "1") if t > ready_at]
-            assert len(pings) >= 6
-            assert max(b - a for a, b in zip(pings, pings[1:])) < 0.6
+            # WATCHDOG=1 keeps coming, every WatchdogSec/3 (1 s here), each within WatchdogSec of the
+            # last: systemd would kill the service otherwise. The margin is the shipped unit's ratio, so
+            # a busy machine's scheduling does not fail the test; a loop blocked for seconds does.
+            def pings():
+                return [t for t, _m in listener.having("WATCHDOG", "1") if t > ready_at]
+
+            assert wait_for(lambda: len(pings()) >= 5, timeout=60)
+            assert max(b - a for a, b in zip(pings(), pings()[1:])) < 3.0
 
             # SIGHUP with a broken feeds.yaml: refused, logged with file and line; the old config runs on
             config.write_text(good + "defaults:\n  interval: often\n")
@@ -112,7 +115,7 @@ def test_notify_watchdog_reload_and_stop(tmp_path):
             assert f"{config}:" in refusal and "defaults.interval" in refusal
             assert process.poll() is None
             pinged = len(listener.having("WATCHDOG"))
-            assert wait_for(lambda: len(listener.having("WATCHDOG")) > pinged + 2, timeout=5)
+            assert wait_for(lambda: len(listener.having("WATCHDOG")) > pinged + 2, timeout=30)
 
             # SIGHUP with a good one that adds a (slow) feed: it is polled at once
             config.write_text(good.replace("feeds:\n", f"feeds:\n- url: {server.url('/slow.rss')}\n  name: slow\n  full_text: false\n", 1))

