@@ -218,7 +218,8 @@ def common_word(form: str, lemma: str) -> bool:
         return True
     if any(p.is_known and "Geox" in p.tag for p in russian):
         return False
-    return any(other(p) for p in uk.parse(form))
+    # Nor a first name's plural there: Миколаїв is also "the Mykolas" (accusative of Микола)
+    return any(other(p) and not (_PROPER & set(p.tag.grammemes)) for p in uk.parse(form))
 
 
 @dataclass(frozen=True)

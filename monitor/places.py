@@ -81,6 +81,10 @@ CONJUNCTIONS = {"и", "і", "й", "та", "and", "or", "или", "або", "чи
                 "во", "частково", "частично", "частини", "частину", "части", "частина"}
 # Military directions and sectors: their adjective is written in lower case (на куп'янському напрямку).
 DIRECTION_NOUNS = {"напрямок", "напрям", "направление", "ділянка", "участок"}
+# A place's name before these words names a military unit (in English): "Kyiv City Defense Brigade".
+UNIT_WORDS = {"brigade", "brigades", "battalion", "battalions", "regiment", "regiments"}
+UNIT_QUALIFIERS = {"defense", "defence", "territorial", "mechanized", "mechanised", "assault", "rifle", "separate",
+                   "city", "oblast", "region", "regional"}
 # A settlement followed by its region ("Білогорівки Донецької області", "Vovchansk, Kharkiv Oblast") is
 # in that region, whatever the gazetteer says its name means alone; up to two of these may stand between.
 REGION_FILLERS = {"in", "the", "of", "у", "в", "во"}
@@ -176,6 +180,8 @@ class Gazetteer:
             return False  # every word has a capital there: "Харківський" proves nothing
         if not rest and (name.common_forms or toks.sentence_start(p)) and common_word(toks.surface(p), fold(name.text)):
             return False  # "Ровно в полночь", "Щастя — це мир": a capital proves nothing here
+        if _names_a_unit(p + len(name.ids) - 1, toks):
+            return False  # the 112th Kyiv City Defense Brigade is a brigade, wherever it fights
         if "-" in toks.words[p] and self._inside_another_name(name, toks.words[p]):
             return False  # Белгород inside Белгород-Днестровский is not Belgorod; Kharkiv-based is Kharkiv
         return True
@@ -233,6 +239,15 @@ def _coordinated(p: int, noun: int, toks: Tokens, at: dict[int, set[int]], adjec
         before -= 1
     listed = sum(1 for q in range(before + 1, after) if q in adjectives)
     return listed >= 2 and any(before - k in nouns for k in range(3))  # one adjective after a noun is no list
+
+
+def _names_a_unit(last: int, toks: Tokens) -> bool:
+    for word in toks.words[last + 1:last + 5]:
+        if word in UNIT_WORDS:
+            return True
+        if word not in UNIT_QUALIFIERS:
+            return False
+    return False
 
 
 def _hit(name: _Name, field: str, p: int, toks: Tokens) -> PlaceHit:

@@ -55,6 +55,10 @@ OUTPUT = ROOT / "monitor" / "data" / "places.json"
 #   name_ru   only where iso-codes has no Russian name (UA-48 and the Russian regions)
 #   centre_aliases  False for Kyiv Oblast: its centre "Kyiv" is UA-30, never UA-32
 # --------------------------------------------------------------------------------------------
+# Donbas is the Donetsk and Luhansk oblasts together: a name of both, tagged with both (an analyst
+# who follows Luhansk wants "fighting in Donbas").
+DONBAS = {"en": ["Donbas", "Donbass"], "uk": ["Донбас"], "ru": ["Донбасс"]}
+
 REGIONS: dict[str, dict] = {
     "UA-05": dict(
         name_en="Vinnytsia Oblast", centre=("Vinnytsia", "Вінниця", "Винница"), gid=689558,
@@ -71,8 +75,8 @@ REGIONS: dict[str, dict] = {
         stems=["Luhansk", "Lugansk"],
         centre_en=["Luhansk", "Lugansk"],
         # the occupation's "people's republic" is the oblast under another name
-        en=["Luhanshchyna", "LPR", "LNR"], uk=["Луганщина", "ЛНР", "Луганська народна республіка"],
-        ru=["Луганщина", "ЛНР", "Луганская народная республика"]),
+        en=["Luhanshchyna", "LPR", "LNR", *DONBAS["en"]], uk=["Луганщина", "ЛНР", "Луганська народна республіка", *DONBAS["uk"]],
+        ru=["Луганщина", "ЛНР", "Луганская народная республика", *DONBAS["ru"]]),
     "UA-12": dict(
         # The oblast kept its name when its centre Dnipropetrovsk became Dnipro (2016).
         name_en="Dnipropetrovsk Oblast", centre=("Dnipro", "Дніпро", "Днепр"), gid=709930,
@@ -84,8 +88,8 @@ REGIONS: dict[str, dict] = {
         name_en="Donetsk Oblast", centre=("Donetsk", "Донецьк", "Донецк"), gid=709717,
         stems=["Donetsk"],
         centre_en=["Donetsk"],
-        en=["Donechchyna", "DPR", "DNR"], uk=["Донеччина", "ДНР", "Донецька народна республіка"],
-        ru=["Донетчина", "ДНР", "Донецкая народная республика"]),
+        en=["Donechchyna", "DPR", "DNR", *DONBAS["en"]], uk=["Донеччина", "ДНР", "Донецька народна республіка", *DONBAS["uk"]],
+        ru=["Донетчина", "ДНР", "Донецкая народная республика", *DONBAS["ru"]]),
     "UA-18": dict(
         name_en="Zhytomyr Oblast", centre=("Zhytomyr", "Житомир", "Житомир"), gid=686967,
         stems=["Zhytomyr", "Zhitomir"],
@@ -849,7 +853,7 @@ CENTRE_CUES: dict[str, tuple[list[str], int, str, str | None]] = {
                "Каменск-Шахтинский", "Кам'янськ-Шахтинський"], "sentence",
               "Donetsk, Ukraine (UA-14), not Donetsk in Russia's Rostov Oblast (outside our regions), when the "
               "sentence or a neighbour names Rostov", None),
-    "RU-KRS": (["submarine", "sub", "sank", "sinking", "Barents", "sailors", "подводная", "лодка", "подлодка", "АПЛ",
+    "RU-KRS": (["submarine", "sub", "sank", "sinking", "Barents", "sailors", "crew", "port", "torpedo", "wreck", "подводная", "лодка", "подлодка", "АПЛ",
                 "субмарина", "затонула", "Баренцево", "моряки", "підводний", "човен", "підводного", "затонув",
                 "моряків"], "sentence",
                "Kursk (RU-KRS), not the submarine Kursk lost in 2000, when the sentence or a neighbour says so",
@@ -868,6 +872,8 @@ NOT_PLACES: list[tuple[str, str, str]] = [
     ("Крим.Реалії", "uk", "Radio Liberty's Crimea service"),
     ("Крым.Реалии", "ru", "Radio Liberty's Crimea service"),
     ("Krym.Realii", "en", "Radio Liberty's Crimea service"),
+    *[(arena, lang, "the stadium in Donetsk, not the region Donbas")
+      for arena, lang in (("Donbass Arena", "en"), ("Донбас Арена", "uk"), ("Донбасс Арена", "ru"))],
     ("Komsomolsk-on-Amur", "en", "the Russian city, not Komsomolsk (Horishni Plavni)"),
     ("Комсомольськ-на-Амурі", "uk", "the Russian city"),
     ("Комсомольск-на-Амуре", "ru", "the Russian city"),
@@ -959,9 +965,6 @@ AMBIGUOUS: list[dict] = [
          unless_near=["поле", "місце", "число", "дно"],
          rule="Rivne; 'рівне' is also 'flat, even' (the matcher already requires a capital letter)"),
     # --- names that cover several regions: not tagged ---
-    *[dict(name=n, lang=lang, codes=["UA-14", "UA-09"], action="skip",
-           rule="Donbas spans Donetsk and Luhansk oblasts and is neither oblast's name: not tagged")
-      for lang, n in (("en", "Donbas"), ("en", "Donbass"), ("uk", "Донбас"), ("ru", "Донбасс"))],
     *[dict(name=n, lang=lang, codes=["UA-63", "UA-59"], action="skip",
            rule="historical region over Kharkiv, Sumy and parts of Russia: not tagged")
       for lang, n in (("en", "Slobozhanshchyna"), ("uk", "Слобожанщина"), ("ru", "Слобожанщина"))],
@@ -1375,12 +1378,18 @@ def admin_names(units: list[dict]) -> list[dict]:
         unit = f"{adj} район"
         claim("ru", unit, code, KATOTTG_RANK["P"], unit)
         claim("ru", f"{adj[:-2]}ая громада", code, KATOTTG_RANK["P"], unit)  # Купянский, Лозовской → -ская
+        if adj.endswith("ский") and not adj.endswith("зский"):  # Russian writes the nickname too: Никопольщина
+            claim("ru", adj[:-4] + "щина", code, KATOTTG_RANK["P"], unit)
     for code, ru, uk in RU_DISTRICTS:
         unit = f"{ru} район"
         for noun in RU_DISTRICT_NOUNS["ru"]:
             claim("ru", f"{ru} {noun}", code, KATOTTG_RANK["P"], unit)
         for noun in RU_DISTRICT_NOUNS["uk"] if uk else ():
             claim("uk", f"{uk} {noun}", code, KATOTTG_RANK["P"], unit)
+        roman = romanise_ru(ru)  # English reporting writes both: Sudzhansky, Sudzhanskiy district
+        for spelling in {roman, re.sub(r"iy$", "y", roman)}:
+            for noun in ("district", "okrug"):
+                claim("en", f"{spelling} {noun}", code, KATOTTG_RANK["P"], unit)
     rows = []
     for (name, lang), found in sorted(claims.items()):
         codes = sorted({code for code, _, _ in found})
