@@ -2,6 +2,7 @@
 """Rule matching speed: 1,000 generated rules × 10,000 articles from the corpus, against a baseline.
 
     python bench/match.py [--rules 1000] [--articles 10000] [--baseline-articles 300]
+    python bench/match.py --shipped [--against REV] [--articles 2000] [--rounds 3]
 
 Rules are generated (seeded) in five shapes: place sets with a topic (`(Kyiv OR Kiev OR Київ) AND
 strike*`), topic phrases (`"peace talks" OR "peace plan"`), NEAR clauses, NOT clauses, and plain OR
@@ -16,6 +17,11 @@ run over every article. It can express only OR lists of words, phrases and prefi
 rules of that shape (the "OR" and "phrase" rules); on those, our hits must be identical, and the
 script says so. The baseline is slow, so it runs on an evenly spaced sample of --baseline-articles
 articles, and the ratio compares articles per second, both measured in this run.
+
+--shipped times what the daemon runs on each article: the shipped rules and the gazetteer
+(`rules.tag`), over full article bodies and feed items. --against REV times the same in a git
+worktree of an earlier commit (its own rules and gazetteer), in the same run: each round runs both
+trees, one after the other, in fresh processes, and the ratio is of the medians.
 """
 
 from __future__ import annotations
@@ -155,15 +161,70 @@ def measure(label: str, articles, specs, ruleset, baseline_articles: int) -> tup
     return ours_rate / base_rate, not mismatches
 
 
+SHIPPED = """
+import json, sys, time
+from pathlib import Path
+root = Path(sys.argv[1]); sys.path.insert(0, str(root))
+from monitor.places import load_gazetteer
+from monitor.rules import load_rules, tag
+ruleset, gazetteer = load_rules(root / "rules"), load_gazetteer()
+articles = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
+started = time.perf_counter()
+hits = sum(len(tag(ruleset, gazetteer, title=t, text=x)[0]) for t, x in articles)
+print(json.dumps({"seconds": time.perf_counter() - started, "hits": hits}))
+"""
+
+
+def shipped(texts: dict[str, list[tuple[str, str]]], count: int, against: str | None, rounds: int) -> None:
+    import statistics
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"this tree": ROOT}
+        if against:
+            old = Path(tmp) / "old"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), against],
+                           check=True, capture_output=True)
+            trees[against] = old
+        try:
+            for label, pool in texts.items():
+                file = Path(tmp) / "articles.json"
+                file.write_text(json.dumps(cycle(pool, count), ensure_ascii=False), encoding="utf-8")
+                times: dict[str, list[float]] = {name: [] for name in trees}
+                for _ in range(rounds):
+                    for name, tree in trees.items():
+                        out = subprocess.run([sys.executable, "-c", SHIPPED, str(tree), str(file)], check=True,
+                                             capture_output=True, text=True).stdout
+                        times[name].append(json.loads(out.splitlines()[-1])["seconds"])
+                print(f"shipped rules and places, {label}: {count} articles, median of {rounds} rounds")
+                for name, seconds in times.items():
+                    median = statistics.median(seconds)
+                    print(f"  {name:24} {median:7.2f} s {count / median:9.1f} articles/s")
+                if against:
+                    ratio = statistics.median(times["this tree"]) / statistics.median(times[against])
+                    print(f"  time against {against}: {ratio:.2f}× ({(ratio - 1) * 100:+.0f} %)")
+        finally:
+            if against:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[against])],
+                               capture_output=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--baseline-articles", type=int, default=300)
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--shipped", action="store_true", help="time the shipped rules and gazetteer instead")
+    parser.add_argument("--against", metavar="REV", help="with --shipped: also time this commit, same run")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     texts = load_texts()
+    if args.shipped:
+        shipped(texts, args.articles, args.against, args.rounds)
+        return 0
     vocabulary = keyword_vocabulary(texts["full articles"] + texts["feed items"])
     specs = generate_rules(args.rules, random.Random(args.seed), vocabulary)
     started = time.perf_counter()

@@ -37,13 +37,14 @@ class Tokens:
     needed only for snippets and capitals, are computed when first asked for.
     """
 
-    __slots__ = ("original", "folded", "words", "extra", "_offsets", "_map", "_sentences")
+    __slots__ = ("original", "folded", "words", "extra", "_extra_at", "_offsets", "_map", "_sentences")
 
     def __init__(self, original: str):
         self.original = original
         self.folded, self._map = fold_mapped(original)
         self.words: list[str] = _TOKEN.findall(self.folded)
         self.extra: list[tuple[int, str]] = []
+        self._extra_at: dict[int, set[str]] | None = None  # extra by position, made on first use
         if "-" in self.folded or "'" in self.folded:
             for i, word in enumerate(self.words):
                 if "-" in word:
@@ -69,6 +70,18 @@ class Tokens:
         """The token as written, in lower case (ї, й and ё kept: the dictionaries need them)."""
         start, end = self.offsets(position)
         return self.original[start:end].casefold().replace("’", "'").replace("ʼ", "'")
+
+    def has_form(self, position: int, forms: frozenset[str]) -> bool:
+        """Whether the word at position (or another reading of it, see extra) is one of forms."""
+        if 0 <= position < len(self.words) and self.words[position] in forms:
+            return True
+        if not self.extra:
+            return False
+        if self._extra_at is None:
+            self._extra_at = {}
+            for p, form in self.extra:
+                self._extra_at.setdefault(p, set()).add(form)
+        return not forms.isdisjoint(self._extra_at.get(position, ()))
 
     def capitalised(self, position: int) -> bool:
         start = self.offsets(position)[0]
@@ -237,6 +250,7 @@ class TermIndex:
         # 4,000 name words takes seconds at every start). `inflected` records what was used, to ship.
         self.known_forms = known_forms or {}
         self.inflected: dict[str, frozenset[str]] = {}
+        self.followers: dict[int, frozenset[str]] = {}
         self.words: list[WordMatcher] = []
         self._ids: dict[WordMatcher, int] = {}
         self._forms: dict[str, list[int]] = {}
@@ -268,6 +282,23 @@ class TermIndex:
             for form in forms:
                 self._forms.setdefault(form, []).append(wid)
         return wid
+
+    def follow(self, ids: set[int]) -> None:
+        """Take these words out of `find`: they only follow another word in a phrase, whose evaluator
+        reads them off the text (Tokens.has_form) where the phrase's first word is. `followers` keeps
+        their forms."""
+        ids = {wid for wid in ids if not self.words[wid].prefix}
+        for form, wids in list(self._forms.items()):
+            kept = [wid for wid in wids if wid not in ids]
+            for wid in wids:
+                if wid in ids:
+                    self.followers.setdefault(wid, set()).add(form)
+            if kept:
+                self._forms[form] = kept
+            else:
+                del self._forms[form]
+        for wid in ids:
+            self.followers[wid] = frozenset(self.followers.get(wid, ()))
 
     def lookup(self, form: str) -> list[int]:
         """The word matchers a folded form matches."""

@@ -78,7 +78,7 @@ class _Compiled:
     rule: Rule
     holds: object  # (hits, article) -> bool, see _truth: cheap, run on every candidate
     evaluate: object  # (hits, article) -> spans, see _evaluator: run on the rules that hold
-    always: bool  # has no positive term: evaluated for every article
+    always: bool  # holds without words (or none anchors it): evaluated for every article
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ class _Words:
     alternatives: tuple[tuple[int, ...], ...]
     fields: tuple[str, ...]
     source: str
+    followers: dict = field(default_factory=dict, compare=False, repr=False)  # the index's, see TermIndex.follow
 
 
 class RuleSet:
@@ -98,23 +99,48 @@ class RuleSet:
         self._compiled: list[_Compiled] = []
         self._by_word: dict[int, list[int]] = {}
         self._words_of: dict[str, set[int]] = {}
-        for number, rule in enumerate(self.rules):
-            positive: set[int] = set()
+        nodes = []
+        for rule in self.rules:
             self._words_of[rule.name] = set()
-            node = self._compile(rule, rule.node, positive, negated=False)
-            self._compiled.append(_Compiled(rule, _truth(node), _evaluator(node), always=_holds_without_words(node)))
-            for wid in positive:
+            nodes.append(self._compile(rule, rule.node))
+        # Words that only ever follow another in a phrase ("the" of "on the offensive") are checked
+        # against the text where the phrase's first word is, not looked up in every article.
+        starts = {ids[0] for node in nodes for words in _words_in(node) for ids in words.alternatives}
+        self.index.follow(set(range(len(self.index.words))) - starts)
+        for number, (rule, node) in enumerate(zip(self.rules, nodes)):
+            anchors = self._anchors(node)
+            always = _holds_without_words(node) or anchors is None
+            self._compiled.append(_Compiled(rule, _truth(node), _evaluator(node), always=always))
+            for wid in anchors or ():
                 self._by_word.setdefault(wid, []).append(number)
         self._always = tuple(i for i, c in enumerate(self._compiled) if c.always)
 
     def __len__(self) -> int:
         return len(self.rules)
 
+    def _anchors(self, node) -> set[int] | None:
+        """Words one of which an article must hold for the rule to hold: a rule is evaluated only where
+        one is found. Of an AND's parts, and of a NEAR's two sides, the part with the rarest words
+        (`(@lead_en ONEAR/1 offensive)` waits for "offensive", not for every "the"). None: no such words."""
+        if isinstance(node, _Words):
+            return {ids[0] for ids in node.alternatives}
+        if isinstance(node, Or):
+            parts = [self._anchors(c) for c in node.children]
+            return None if any(p is None for p in parts) else set().union(*parts)
+        if isinstance(node, (And, Near)):
+            parts = [p for p in (self._anchors(c) for c in ((node.left, node.right) if isinstance(node, Near)
+                                                             else node.children)) if p is not None]
+            return min(parts, key=self._commonness) if parts else None
+        return None  # NOT, filters
+
+    def _commonness(self, ids: set[int]) -> tuple[int, int]:
+        return sum(1 for wid in ids if self.index.words[wid].text in COMMON_WORDS), len(ids)
+
     def word_ids(self, name: str) -> set[int]:
         """The word matchers of a rule, its NOT clauses included."""
         return self._words_of.get(name, set())
 
-    def _compile(self, rule: Rule, node: Node, positive: set[int], negated: bool):
+    def _compile(self, rule: Rule, node: Node):
         if isinstance(node, SetRef):
             if node.name not in self.sets:
                 known = ", ".join(sorted(self.sets)) or "none defined"
@@ -133,17 +159,15 @@ class RuleSet:
                 )
                 alternatives.append(ids)
                 self._words_of[rule.name].update(ids)
-                if not negated:
-                    positive.add(ids[0])
-            return _Words(tuple(alternatives), fields, node.source)
+            return _Words(tuple(alternatives), fields, node.source, self.index.followers)
         if isinstance(node, Not):
-            return Not(self._compile(rule, node.child, positive, negated=not negated))
+            return Not(self._compile(rule, node.child))
         if isinstance(node, And):
-            return And(tuple(self._compile(rule, c, positive, negated) for c in node.children))
+            return And(tuple(self._compile(rule, c) for c in node.children))
         if isinstance(node, Or):
-            return Or(tuple(self._compile(rule, c, positive, negated) for c in node.children))
+            return Or(tuple(self._compile(rule, c) for c in node.children))
         if isinstance(node, Near):
-            return Near(self._compile(rule, node.left, positive, negated), self._compile(rule, node.right, positive, negated),
+            return Near(self._compile(rule, node.left), self._compile(rule, node.right),
                         node.distance, node.ordered)
         return node  # Meta
 
@@ -166,6 +190,10 @@ class RuleSet:
         return matches
 
 
+# Words nearly every article of its language holds: an AND or NEAR is anchored on its other part.
+COMMON_WORDS = {"the", "of", "in", "on", "a", "an", "to", "and", "or", "is", "was", "for", "at", "by", "with", "from",
+                "that", "this", "its", "their", "it", "as", "в", "у", "на", "і", "и", "й", "з", "с", "та", "що", "что",
+                "не", "до", "по", "за", "від", "от", "для", "о", "про"}
 _TRUE: list = [(None, 0, 0, ())]  # "true, nowhere": a filter or a NOT that holds
 _MAX_SPANS = 256  # enough for provenance; a text repeating both sides thousands of times needs no more
 
@@ -206,7 +234,7 @@ def _truth(node):
     words = _single_words(node)
     if words is not None:
         pairs = tuple((f, frozenset(ids)) for f, ids in words.items())
-        return lambda hits, article: any(not ids.isdisjoint(hits[f]) for f, ids in pairs)
+        return lambda hits, article: any(not hits[f].keys().isdisjoint(ids) for f, ids in pairs)
     if isinstance(node, Not):
         child = _truth(node.child)
         return lambda hits, article: not child(hits, article)
@@ -214,7 +242,10 @@ def _truth(node):
         children = [_truth(c) for c in node.children]
         return lambda hits, article: all(child(hits, article) for child in children)
     if isinstance(node, Or):
-        children = [_truth(c) for c in node.children]
+        # the single-word children as one test; the rest (phrases, NEAR) one by one
+        single = [c for c in node.children if _single_words(c) is not None]
+        children = ([_truth(Or(tuple(single)))] if len(single) > 1 else []) + \
+            [_truth(c) for c in node.children if len(single) <= 1 or _single_words(c) is None]
         return lambda hits, article: any(child(hits, article) for child in children)
     spans = _evaluator(node)  # phrases, NEAR and filters
     return lambda hits, article: bool(spans(hits, article))
@@ -252,11 +283,24 @@ def _evaluator(node):
 
         return all_of
     if isinstance(node, Or):
-        return _any_of([_evaluator(c) for c in node.children])
+        # the single words of its terms answer in one pass over the words present (a set of 70
+        # energy words costs what its present words cost); phrases and the rest one by one
+        terms = [c for c in node.children if isinstance(c, _Words)]
+        rest = [_evaluator(c) for c in node.children if not isinstance(c, _Words)]
+        phrases = [_sequence_evaluator(ids, w.fields, (w.source,), w.followers) for w in terms for ids in w.alternatives
+                   if len(ids) > 1]
+        single = [w for w in terms if any(len(ids) == 1 for ids in w.alternatives)]
+        return _any_of(([_single_words_evaluator(single)] if single else []) + phrases + rest)
     if isinstance(node, Near):
         left, right, distance, ordered = _evaluator(node.left), _evaluator(node.right), node.distance, node.ordered
+        # a side can be near something only where one of its words is: checked first, cheaply, so
+        # that `(@lead_en ONEAR/1 offensive)` does not list every "the" of an article without "offensive"
+        needs = [tuple((f, frozenset(ids)) for f, ids in _first_words(side).items()) for side in (node.left, node.right)]
 
         def near(hits, article):
+            for pairs in needs:
+                if all(hits[f].keys().isdisjoint(ids) for f, ids in pairs):
+                    return []
             a_spans = [a for a in left(hits, article) if a[0] is not None]
             if not a_spans:
                 return []
@@ -287,6 +331,60 @@ def _evaluator(node):
     raise AssertionError(node)  # pragma: no cover
 
 
+def _first_words(node) -> dict[str, set[int]]:
+    """Field → the ids of the words some positioned span of node must start with (a NEAR side holds
+    only where one of them is); NOT and filters give no positions."""
+    if isinstance(node, _Words):
+        return {f: {ids[0] for ids in node.alternatives} for f in node.fields}
+    if isinstance(node, Near):
+        return _merge(_first_words(node.left), _first_words(node.right))
+    if isinstance(node, (And, Or)):
+        merged: dict[str, set[int]] = {}
+        for child in node.children:
+            merged = _merge(merged, _first_words(child))
+        return merged
+    return {}
+
+
+def _merge(a: dict[str, set[int]], b: dict[str, set[int]]) -> dict[str, set[int]]:
+    return {f: a.get(f, set()) | b.get(f, set()) for f in a.keys() | b.keys()}
+
+
+def _single_words_evaluator(children: list[_Words]):
+    """Spans of the one-word ways of writing these terms: one look-up per word present, not one per
+    word of the OR."""
+    terms: dict[str, dict[int, list[tuple[str, ...]]]] = {}
+    for words in children:
+        for ids in words.alternatives:
+            if len(ids) == 1:
+                for f in words.fields:
+                    terms.setdefault(f, {}).setdefault(ids[0], []).append((words.source,))
+    tables = tuple(terms.items())
+
+    def single_words(hits, article):
+        out = []
+        for name, by_id in tables:
+            table = hits[name]
+            present = [wid for wid in table if wid in by_id] if len(table) < len(by_id) else \
+                [wid for wid in by_id if wid in table]
+            for wid in present:
+                for term in by_id[wid]:
+                    out.extend((name, p, p, term) for p in table[wid])
+        return out
+
+    return single_words
+
+
+def _words_in(node) -> list[_Words]:
+    if isinstance(node, _Words):
+        return [node]
+    if isinstance(node, Near):
+        return _words_in(node.left) + _words_in(node.right)
+    if isinstance(node, Not):
+        return _words_in(node.child)
+    return [w for c in getattr(node, "children", ()) for w in _words_in(c)]
+
+
 def _any_of(evaluators: list):
     """The spans of every evaluator that holds: an OR, or a term's ways of being written."""
     if len(evaluators) == 1:
@@ -302,10 +400,11 @@ def _any_of(evaluators: list):
 
 
 def _words_evaluator(words: _Words):
-    return _any_of([_sequence_evaluator(ids, words.fields, (words.source,)) for ids in words.alternatives])
+    return _any_of([_sequence_evaluator(ids, words.fields, (words.source,), words.followers)
+                    for ids in words.alternatives])
 
 
-def _sequence_evaluator(ids: tuple[int, ...], fields: tuple[str, ...], terms: tuple[str, ...]):
+def _sequence_evaluator(ids: tuple[int, ...], fields: tuple[str, ...], terms: tuple[str, ...], followers: dict):
     first_id, rest_ids = ids[0], ids[1:]
     if not rest_ids:
         def word(hits, article):
@@ -317,6 +416,9 @@ def _sequence_evaluator(ids: tuple[int, ...], fields: tuple[str, ...], terms: tu
 
         return word
 
+    looked_up = [(offset, wid) for offset, wid in enumerate(rest_ids, start=1) if wid not in followers]
+    read = [(offset, followers[wid]) for offset, wid in enumerate(rest_ids, start=1) if wid in followers]
+
     def phrase(hits, article):
         out = []
         for name in fields:
@@ -325,15 +427,17 @@ def _sequence_evaluator(ids: tuple[int, ...], fields: tuple[str, ...], terms: tu
             if not first:
                 continue
             rest = []
-            for wid in rest_ids:
+            for offset, wid in looked_up:
                 positions = table.get(wid)
                 if not positions:
                     break
-                rest.append(set(positions))
+                rest.append((offset, set(positions)))
             else:
+                tokens = article.tokens[name] if read else None
                 for p in first:
-                    if all(p + offset in at for offset, at in enumerate(rest, start=1)):
-                        out.append((name, p, p + len(rest), terms))
+                    if all(p + offset in at for offset, at in rest) and \
+                            all(tokens.has_form(p + offset, forms) for offset, forms in read):
+                        out.append((name, p, p + len(rest_ids), terms))
         return out
 
     return phrase

@@ -328,3 +328,23 @@ def test_rules_f1_on_the_dev_set(shipped):
 def test_rules_f1_on_the_held_out_set(shipped):
     # Written by someone who never saw the rules; its first, blind score was 0.903 (see the issue note).
     assert _scores(shipped, REPO / "tests" / "data" / "match_heldout.jsonl") >= 0.95
+
+
+@pytest.mark.parametrize(
+    "text, topic, word",
+    [
+        ("Russian troops advanced two kilometres towards Pokrovsk.", True, False),  # the topic, not the word
+        ("Russia launched a new offensive on Sumy.", True, True),
+        ("ЗСУ продовжують наступ на Курщині.", True, True),
+        ("Окупанти штурмували позиції біля Часового Яру.", True, False),
+        ("The minister's charm offensive in Beijing.", False, False),
+        ("С наступлением зимы удары по энергетике участились.", False, False),
+    ],
+)
+def test_optional_keyword_rule_beside_the_topic(shipped, text, topic, word):
+    """rules/optional/offensive-word.yaml is the literal keyword, for users who want only it; rules/
+    is read without its subfolders, so it is not loaded unless copied in."""
+    keyword = load_rules(REPO / "rules" / "optional")
+    assert "offensive-word" not in {r.name for r in shipped.rules}
+    assert ("offensive" in {m.rule for m in match(shipped, title="", text=text)}) is topic
+    assert ("offensive-word" in {m.rule for m in match(keyword, title="", text=text)}) is word
