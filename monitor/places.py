@@ -238,7 +238,8 @@ def _coordinated(p: int, noun: int, toks: Tokens, at: dict[int, set[int]], adjec
     while before >= 0 and in_list(before):
         before -= 1
     listed = sum(1 for q in range(before + 1, after) if q in adjectives)
-    return listed >= 2 and any(before - k in nouns for k in range(3))  # one adjective after a noun is no list
+    here = toks.sentence(p)  # "…на Куп'янському напрямку. У Сумській, Харківській …" is no list of directions
+    return listed >= 2 and any(before - k in nouns and toks.sentence(before - k) == here for k in range(3))
 
 
 def _names_a_unit(last: int, toks: Tokens) -> bool:

@@ -181,3 +181,12 @@ def test_shipped_forms_are_what_the_dictionaries_say_now():
     stale = [word for word, forms in data["forms"].items() if set(forms.split()) != inflections(word)]
     assert len(data["forms"]) > 4000
     assert not stale, f"{len(stale)} words' forms are out of date, e.g. {stale[:5]}: run tools/build_places.py"
+
+
+def test_a_list_does_not_reach_back_over_a_sentence(gazetteer):
+    """The noun before a list must be in its sentence: "напрямку. У Сумській, Харківській …" is a list
+    of oblasts (the noun after it), not of directions."""
+    hits = gazetteer.tag("", "Бої тривають на Куп'янському напрямку. Водночас у Сумській, Харківській і "
+                             "Чернігівській областях знеструмлення.")
+    assert {h.name for h in hits} == {"Куп'янський напрямок", "Сумська область", "Харківська область",
+                                      "Чернігівська область"}
