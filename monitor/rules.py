@@ -241,13 +241,43 @@ def _truth(node):
     if isinstance(node, And):
         children = [_truth(c) for c in node.children]
         return lambda hits, article: all(child(hits, article) for child in children)
-    if isinstance(node, Or):
-        # the single-word children as one test; the rest (phrases, NEAR) one by one
-        single = [c for c in node.children if _single_words(c) is not None]
-        children = ([_truth(Or(tuple(single)))] if len(single) > 1 else []) + \
-            [_truth(c) for c in node.children if len(single) <= 1 or _single_words(c) is None]
-        return lambda hits, article: any(child(hits, article) for child in children)
-    spans = _evaluator(node)  # phrases, NEAR and filters
+    if isinstance(node, (Or, _Words)):
+        # every one-word way of writing its terms in one set test per field ("gained ground" is also
+        # "gained-ground"); the phrases, then the rest (NEAR, NOT), one by one
+        terms = [node] if isinstance(node, _Words) else [c for c in node.children if isinstance(c, _Words)]
+        others = [] if isinstance(node, _Words) else [c for c in node.children if not isinstance(c, _Words)]
+        single: dict[str, set[int]] = {}
+        for words in terms:
+            for ids in words.alternatives:
+                if len(ids) == 1:
+                    for f in words.fields:
+                        single.setdefault(f, set()).add(ids[0])
+        pairs = tuple((f, frozenset(ids)) for f, ids in single.items())
+        # phrases by their first word, asked only when it is there
+        phrases: dict[str, dict[int, list]] = {}
+        for w in terms:
+            for ids in w.alternatives:
+                if len(ids) > 1:
+                    evaluate = _sequence_evaluator(ids, w.fields, (w.source,), w.followers)
+                    for f in w.fields:
+                        phrases.setdefault(f, {}).setdefault(ids[0], []).append(evaluate)
+        by_first = tuple(phrases.items())
+        children = [_truth(c) for c in others]
+
+        def any_true(hits, article):
+            if any(not hits[f].keys().isdisjoint(ids) for f, ids in pairs):
+                return True
+            for f, firsts in by_first:
+                table = hits[f]
+                present = [wid for wid in firsts if wid in table] if len(firsts) < len(table) else \
+                    [wid for wid in table if wid in firsts]
+                for wid in present:
+                    if any(evaluate(hits, article) for evaluate in firsts[wid]):
+                        return True
+            return any(child(hits, article) for child in children)
+
+        return any_true
+    spans = _evaluator(node)  # NEAR and filters
     return lambda hits, article: bool(spans(hits, article))
 
 

@@ -102,6 +102,12 @@ _COMBINING = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u
 def fold(text: str) -> str:
     """Case- and diacritic-insensitive form of text: Київ → киів, ёлка → елка, Café → cafe; a Latin
     letter typed inside a Cyrillic word (Нiкополь) becomes the Cyrillic one it looks like, and back."""
+    folded = _fold_letters(text)
+    return unmix(folded) if not text.isascii() and _mixed(folded) else folded
+
+
+def _fold_letters(text: str) -> str:
+    """fold without unmix."""
     if text.isascii():
         return text.lower().replace("`", "'")
     decomposed = unicodedata.normalize("NFKD", _INVISIBLE.sub("", text).casefold())
@@ -109,7 +115,7 @@ def fold(text: str) -> str:
     for old, new in _EXTRA_FOLDS:  # str.replace per letter: far quicker than str.translate on long text
         if old in folded:
             folded = folded.replace(old, new)
-    return unmix(folded) if _MIXED.search(folded) else folded
+    return folded
 
 
 # Letters that look alike in the two scripts, folded (lower case): sources type Latin i, a, o, e, c,
@@ -119,9 +125,15 @@ _LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES = "aceiopxykmhtb", "асеіорхукм
 _TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
 _TO_LATIN = str.maketrans(_CYRILLIC_LOOKALIKES, _LATIN_LOOKALIKES)
 _MIXED = re.compile("[a-z][\u0430-\u045f]|[\u0430-\u045f][a-z]")
+_ANY_CYRILLIC, _ANY_LATIN = re.compile("[\u0430-\u045f]"), re.compile("[a-z]")
 _MIXED_WORD = re.compile(r"\w*(?:[a-z][\u0430-\u045f]|[\u0430-\u045f][a-z])\w*")
 _CYRILLIC_ONLY = re.compile(f"[^\\W\\da-z_{_CYRILLIC_LOOKALIKES}]")  # letters of other scripts count too
 _LATIN_ONLY = re.compile(f"[{''.join(sorted(set('abcdefghijklmnopqrstuvwxyz') - set(_LATIN_LOOKALIKES)))}]")
+
+
+def _mixed(folded: str) -> bool:
+    # two plain scans first: the pair scan is six times slower and most texts hold one script
+    return bool(_ANY_CYRILLIC.search(folded) and _ANY_LATIN.search(folded) and _MIXED.search(folded))
 
 
 def unmix(folded: str) -> str:
@@ -167,16 +179,16 @@ def fold_mapped(text: str) -> tuple[str, list[tuple[int, int]] | None]:
     for m in _UNEVEN.finditer(text):
         for start, end in ((position, m.start()), (m.start(), m.end())):
             if end > start:
-                piece = fold(text[start:end])
+                piece = _fold_letters(text[start:end])
                 starts.append((folded_length, start))
                 pieces.append(piece)
                 folded_length += len(piece)
         position = m.end()
     if position < len(text):
         starts.append((folded_length, position))
-        pieces.append(fold(text[position:]))
+        pieces.append(_fold_letters(text[position:]))
     joined = "".join(pieces)  # a word may span pieces: unmix the whole (one letter for one)
-    return (unmix(joined) if _MIXED.search(joined) else joined), starts
+    return (unmix(joined) if _mixed(joined) else joined), starts
 
 
 def original_offset(starts: list[tuple[int, int]] | None, folded_offset: int) -> int:
