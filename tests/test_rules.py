@@ -12,7 +12,7 @@ from conftest import REPO, SHARED
 from monitor.errors import RuleError
 from monitor.index import inflections, tokenize
 from monitor.query import And, Meta, Near, Not, Or, SetRef, Term, parse_query
-from monitor.rules import Rule, RuleSet, load_rules, match, parse_rule_file
+from monitor.rules import Rule, RuleSet, compile_rules, load_rules, match, parse_rule_file
 from monitor.text import fold
 
 T = lambda *w, **kw: Term(tuple(w), **kw)  # noqa: E731
@@ -348,3 +348,23 @@ def test_optional_keyword_rule_beside_the_topic(shipped, text, topic, word):
     assert "offensive-word" not in {r.name for r in shipped.rules}
     assert ("offensive" in {m.rule for m in match(shipped, title="", text=text)}) is topic
     assert ("offensive-word" in {m.rule for m in match(keyword, title="", text=text)}) is word
+
+
+@pytest.mark.parametrize(
+    "query, text, hit",
+    [
+        # a word that only follows another in a phrase is read off the text, in every written form
+        ('"attack on kyiv"', "A drone attack on Kyiv's outskirts.", True),  # kyiv at kyiv's
+        ('"attack on kyiv"', "An attack on the Kyiv region.", False),
+        ('"halt to the fighting"', "They agreed a halt to the fighting.", True),
+        ('"counter offensive in"', "The counter-offensive in Kherson.", True),
+        # the same word standing alone elsewhere in the rule is looked up as usual
+        ('"attack on kyiv" OR (kyiv NEAR/2 drones)', "Drones over Kyiv.", True),
+        # a rule anchored on its rarer part still holds where the common part is
+        ('(the OR a) ONEAR/1 offensive', "A new push, then the offensive.", True),
+        ('(the OR a) ONEAR/1 offensive', "The push, then a retreat.", False),
+    ],
+)
+def test_phrases_read_following_words_off_the_text(query, text, hit):
+    ruleset = compile_rules([Rule(name="r", query=query, node=parse_query(query))])
+    assert bool(match(ruleset, title="", text=text)) is hit
