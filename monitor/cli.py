@@ -102,7 +102,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool)
     """Media monitor: polls news feeds, extracts and tags articles, archives them in SQLite."""
     if verbose and quiet:
         raise click.UsageError("--verbose and --quiet contradict each other")
-    ctx.obj = {"config_path": config_mod.config_path(config_path), "verbose": verbose}
+    ctx.obj = {**(ctx.obj or {}), "config_path": config_mod.config_path(config_path), "verbose": verbose}
     setup_logging(verbose, quiet)
 
 
@@ -135,7 +135,7 @@ def run(ctx: click.Context, once: bool) -> None:
 
                 notifier = Notifier()
                 try:
-                    asyncio.run(monitor.serve(notifier))
+                    asyncio.run(monitor.serve(notifier, ctx.obj.get("early_signals")))
                 finally:
                     notifier.close()
 
@@ -174,6 +174,9 @@ def check(ctx: click.Context) -> None:
     with _fatal_errors():
         config = _load(ctx)
         rules = load_rules(config.rules)
+        if not len(rules):
+            raise RuleError(f"rules folder {config.rules} holds no rules (*.yaml): the daemon would archive "
+                            "articles and never match one")
     click.echo(f"{ctx.obj['config_path']}: ok ({len(config.feeds)} feeds, {len(rules)} rules in {config.rules})")
 
 
@@ -687,9 +690,11 @@ def _now():
     return utcnow()
 
 
-def main() -> None:
+def main(early_signals=None) -> None:
+    """The command line; `early_signals` (monitor.systemd.EarlySignals) holds what `run` was sent
+    while it started."""
     try:
-        cli(prog_name="monitor")
+        cli(prog_name="monitor", obj={"early_signals": early_signals})
     except MonitorError as exc:  # anything not handled by a command: still one clear line
         click.echo(f"monitor: {exc}", err=True)
         sys.exit(1)

@@ -36,7 +36,7 @@ from .model import Article, Extracted, Item, ParsedFeed, PollResult
 from .places import Gazetteer, load_gazetteer
 from .rules import RuleSet
 from .store import Store, iso
-from .systemd import Notifier
+from .systemd import EarlySignals, Notifier
 from .workers import TaskFailed, Workers
 
 log = logging.getLogger("monitor")
@@ -443,15 +443,21 @@ class Monitor:
 
     # ---------------------------------------------------------------------------------- service
 
-    async def serve(self, notifier: Notifier | None = None) -> None:
+    async def serve(self, notifier: Notifier | None = None, early: EarlySignals | None = None) -> None:
         """Poll due feeds once a tick until told to stop, keeping systemd informed through
         `notifier`: READY=1 once started, STATUS after each tick, WATCHDOG=1 while the event loop
-        runs, STOPPING=1 on the way out. SIGHUP reloads the config and rules between ticks."""
+        runs, STOPPING=1 on the way out. SIGHUP reloads the config and rules between ticks; what
+        `early` caught while starting is acted on now (a stop at once, a reload once ready)."""
         notifier = self.notifier = notifier or Notifier({})
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        if early is not None and early.stop:
+            log.info("stopping: told to while starting")
+            self.stop()
+        if early is not None and early.reload:
+            self.request_reload()
         try:
             self.sync()
         except StoreBusy as exc:  # the first tick syncs again
@@ -467,7 +473,9 @@ class Monitor:
         jobs: list[Callable[[], Awaitable]] = [self.poll_due]  # the first tick runs at once
         scheduler.every(TICK_SECONDS).seconds.do(jobs.append, self.poll_due)
         log.info("daemon started", extra={"feeds": len(self.config.feeds), "database": str(self.config.database)})
-        notifier.send(ready=1, status=f"started: {len(self.config.feeds)} feeds, {len(self.rules)} rules; polling")
+        if not len(self.rules):
+            log.warning("no rules: articles are archived but none will match", extra={"rules": str(self.config.rules)})
+        notifier.send(ready=1, status=f"started: {self.status()}; polling")
         try:
             while not self.stopping.is_set():
                 if self._reload_wanted:
@@ -514,7 +522,7 @@ class Monitor:
         try:
             config = config_mod.load(self.config.path)
             rules = rules_stage.load_rules(config.rules)
-        except (ConfigError, RuleError, OSError, ValueError) as exc:  # ValueError: a rule file not in UTF-8
+        except (ConfigError, RuleError, OSError, ValueError) as exc:
             log.error("reload refused, the running config stays", extra={"error": str(exc)})
             return False
         if config.database != self.config.database:
@@ -538,6 +546,8 @@ class Monitor:
         if stats is not None:
             parts = [f"polled {stats.feeds} feeds ({stats.failed} failed), {stats.articles} new articles "
                      f"at {self.clock().strftime('%H:%M')} UTC"]
+        if not len(self.rules):
+            parts.insert(0, f"NO RULES in {self.config.rules}: nothing is matched")
         slot = self._digest_slot(self.clock())
         if slot is not None:
             upcoming = (slot + timedelta(days=1)).astimezone(ZoneInfo(self.config.digest.timezone))

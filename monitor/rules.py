@@ -610,7 +610,7 @@ def load_rules(folder: Path) -> RuleSet:
     sets: dict[str, tuple[Term, ...]] = {}
     where: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")):
-        file_rules, file_sets = parse_rule_file(path.read_text(encoding="utf-8"), str(path))
+        file_rules, file_sets = parse_rule_file(_read(path), str(path))
         for rule in file_rules:
             if rule.name in where:
                 raise RuleError(f"rule {rule.name!r} is also defined in {where[rule.name]}", file=str(path), line=rule.line)
@@ -621,6 +621,21 @@ def load_rules(folder: Path) -> RuleSet:
         rules.extend(file_rules)
         sets.update(file_sets)
     return RuleSet(rules, sets)
+
+
+def _read(path: Path) -> str:
+    """A rule file's text; one that is unreadable or not UTF-8 (a Latin-1 file) is a RuleError with
+    its name and the line of the first bad byte."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RuleError(f"cannot be read: {exc.strerror or exc}", file=str(path)) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RuleError(f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
+                        file=str(path), line=line) from exc
 
 
 def compile_rules(rules: list[Rule], sets: dict[str, tuple[Term, ...]] | None = None) -> RuleSet:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 
 log = logging.getLogger("monitor")
@@ -58,3 +59,23 @@ def _watchdog_seconds(environ) -> float | None:
     if usec <= 0 or (pid and pid != str(os.getpid())):
         return None
     return usec / 1_000_000
+
+
+class EarlySignals:
+    """SIGHUP, SIGTERM and SIGINT from the first moment of `monitor run` until the service loop
+    takes them over. Starting takes seconds (rules, gazetteer, workers); a signal meanwhile would
+    otherwise kill the daemon (SIGHUP: exit 129). A SIGHUP is kept as a reload once the daemon is
+    ready, a SIGTERM or SIGINT as a clean stop (exit 0)."""
+
+    def __init__(self) -> None:
+        self.reload = False
+        self.stop = False
+        signal.signal(signal.SIGHUP, self._reload)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+
+    def _reload(self, *_) -> None:
+        self.reload = True
+
+    def _stop(self, *_) -> None:
+        self.stop = True

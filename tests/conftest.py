@@ -32,7 +32,8 @@ TYPES = {
 def corpus(*parts: str) -> Path:
     path = CORPUS.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"corpus file {path} is missing (set MONITOR_SHARED)")
+        # a missing corpus is a broken checkout, not a reason to test less: fail, never skip
+        pytest.fail(f"corpus file {path} is missing: ../shared must sit beside the clone (or set MONITOR_SHARED)")
     return path
 
 

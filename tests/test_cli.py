@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, Loopback, write_config
@@ -43,6 +44,22 @@ def test_check_bad_rule_exits_2(tmp_path):
     config = write_config(tmp_path, [{"url": "https://example.org/feed.xml"}], rules=rules)
     result = invoke("--config", str(config), "check")
     assert result.exit_code == 2 and "broken.yaml:" in result.output and "not valid YAML" in result.output
+
+
+@pytest.mark.parametrize("kind", ["empty", "latin-1"])
+def test_check_refuses_an_empty_rules_folder_and_names_a_file_not_in_utf8(tmp_path, kind):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    if kind == "latin-1":
+        (rules / "a.yaml").write_text("name: a\nkeywords: [peace]\n", encoding="utf-8")
+        (rules / "latin.yaml").write_bytes("name: latin\n# caf\u00e9\nkeywords: [tr\u00eave]\n".encode("latin-1"))
+    config = write_config(tmp_path, [{"url": "https://example.org/feed.xml"}], rules=rules)
+    result = invoke("--config", str(config), "check")
+    assert result.exit_code == 2
+    if kind == "empty":
+        assert f"rules folder {rules} holds no rules" in result.output
+    else:
+        assert f"{rules / 'latin.yaml'}:2: is not UTF-8 text (byte 0xe9)" in result.output
 
 
 def test_config_from_environment(tmp_path, monkeypatch):

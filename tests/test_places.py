@@ -160,7 +160,7 @@ def score(gazetteer, path):
 def test_places_on_the_dev_set(gazetteer):
     path = SHARED / "eval" / "match_dev.jsonl"
     if not path.exists():
-        pytest.skip("no ../shared/eval")
+        pytest.fail(f"{path} is missing: ../shared must sit beside the clone")
     precision, recall, settlements = score(gazetteer, path)
     print(f"dev: precision {precision:.3f}, core recall {recall:.3f}, settlement recall {settlements:.3f}")
     assert precision >= 0.97 and recall >= 0.95 and settlements >= 0.9

@@ -321,7 +321,7 @@ def _scores(shipped, path):
 def test_rules_f1_on_the_dev_set(shipped):
     path = SHARED / "eval" / "match_dev.jsonl"
     if not path.exists():
-        pytest.skip("no ../shared/eval")
+        pytest.fail(f"{path} is missing: ../shared must sit beside the clone")
     assert _scores(shipped, path) >= 0.95
 
 

@@ -156,3 +156,85 @@ def test_notifier_outside_systemd_and_abstract_sockets(tmp_path):
     assert Notifier({"NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"}).watchdog is None
     # systemd gone: the send fails quietly, the daemon goes on
     assert not Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")}).send(watchdog=1)
+
+
+def _catches(pid: int, sig: signal.Signals) -> bool:
+    """Whether the process has a handler for sig (SigCgt in /proc): the moment it stops dying of it."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
+@pytest.mark.parametrize("first", [signal.SIGHUP, signal.SIGTERM], ids=["sighup", "sigterm"])
+def test_signals_while_starting(tmp_path, first):
+    """A SIGHUP before the daemon is ready is a reload once it is; a SIGTERM then is a clean exit 0.
+    The signal is sent as soon as the archive file appears, long before READY (starting then compiles
+    the rules and the gazetteer and starts the workers)."""
+    with Loopback() as server:
+        server.add("/a.rss", feed_body("a", 2))
+        config = write_config(tmp_path, [{"url": server.url("/a.rss"), "name": "a", "full_text": False}])
+        listener = NotifyListener(str(tmp_path / "notify.sock"))
+        env = dict(os.environ, PYTHONUNBUFFERED="1", NOTIFY_SOCKET=listener.path)
+        env.pop("JOURNAL_STREAM", None)
+        log = (tmp_path / "stderr.log").open("w+")
+        process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
+                                   stdout=subprocess.DEVNULL, stderr=log, env=env)
+        try:
+            # the archive is opened early in starting, before the rules, the gazetteer and the workers
+            assert wait_for(lambda: (tmp_path / "archive.db").exists() or process.poll() is not None, timeout=60)
+            assert _catches(process.pid, first), "the signal would kill the daemon while it starts"
+            process.send_signal(first)
+            sent_before_ready = not listener.having("READY", "1")
+            if first == signal.SIGTERM:
+                assert process.wait(timeout=60) == 0, (tmp_path / "stderr.log").read_text()[-2000:]
+                assert "daemon stopped" in (tmp_path / "stderr.log").read_text()
+            else:
+                assert wait_for(lambda: listener.having("RELOADING", "1"), timeout=60), \
+                    (tmp_path / "stderr.log").read_text()[-2000:]
+                assert process.poll() is None
+                assert wait_for(lambda: "config reloaded" in (tmp_path / "stderr.log").read_text(), timeout=30)
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=60) == 0
+            assert sent_before_ready, "the daemon was ready before the signal: nothing tested"
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            listener.close()
+
+
+def test_no_rules_is_said_at_start_and_a_latin1_rule_file_refused_on_reload_by_name(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    with Loopback() as server:
+        server.add("/a.rss", feed_body("a", 2))
+        config = write_config(tmp_path, [{"url": server.url("/a.rss"), "name": "a", "full_text": False}], rules=rules)
+        listener = NotifyListener(str(tmp_path / "notify.sock"))
+        env = dict(os.environ, PYTHONUNBUFFERED="1", NOTIFY_SOCKET=listener.path)
+        env.pop("JOURNAL_STREAM", None)
+        log = tmp_path / "stderr.log"
+        process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
+                                   stdout=subprocess.DEVNULL, stderr=log.open("w"), env=env)
+        try:
+            # an empty folder: the daemon runs, and says so in the log and in systemctl status
+            assert wait_for(lambda: listener.having("READY", "1"), timeout=60), log.read_text()[-2000:]
+            assert any("NO RULES" in m["STATUS"] for _t, m in listener.having("STATUS"))
+            assert "no rules: articles are archived but none will match" in log.read_text()
+            # a rule file in Latin-1: the reload is refused with the file's name and line
+            (rules / "latin.yaml").write_bytes("name: latin\nkeywords: [tr\u00eave]\n".encode("latin-1"))
+            process.send_signal(signal.SIGHUP)
+            assert wait_for(lambda: "reload refused" in log.read_text(), timeout=30)
+            refusal = next(line for line in log.read_text().splitlines() if "reload refused" in line)
+            assert f"{rules / 'latin.yaml'}:2: is not UTF-8 text" in refusal
+            assert process.poll() is None
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            listener.close()
