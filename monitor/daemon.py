@@ -99,6 +99,9 @@ class Monitor:
         self.robots = Robots()  # robots.txt of crawled sites, kept across cycles
         self.notifier = Notifier({})  # serve() sets the real one
         self._indexes: dict[str, list[str]] = {}  # sitemap feed → the sitemaps its index lists ([] if none)
+        # This cycle's page fetches by canonical URL: a page two feeds list (once with utm_ tags) is
+        # fetched once, the second feed awaits the first's fetch. Emptied when the cycle ends.
+        self._pages: dict[str, asyncio.Task] = {}
         self.last_cycle: CycleStats | None = None
         self._reload_wanted = False
         self._wake = asyncio.Event()  # set to end the wait between ticks: stop or reload
@@ -131,7 +134,10 @@ class Monitor:
                     if result.body_hash and not result.unchanged and not result.error:
                         stats.parsed += 1
 
-            await asyncio.gather(*(one(feed) for feed in feeds))
+            try:
+                await asyncio.gather(*(one(feed) for feed in feeds))
+            finally:
+                self._pages.clear()
         self.store.checkpoint(self.clock())
         stats.seconds = time.perf_counter() - started
         log.info(
@@ -418,6 +424,18 @@ class Monitor:
         return article
 
     async def _page(self, fetcher: Fetcher, feed: FeedConfig, link: str, allow_private: bool, polite: bool = False) -> Extracted:
+        """The extracted page, fetched once per cycle whichever feeds list it (with whatever tracking
+        tags): the feeds after the first share its answer, or its error."""
+        key = canonical_url(link) or link
+        fetch = self._pages.get(key)
+        if fetch is None:
+            fetch = self._pages[key] = asyncio.ensure_future(self._fetch_page(fetcher, feed, link, allow_private, polite))
+        else:
+            log.info("page already fetched this cycle", extra={"feed": feed.name, "url": link})
+        return await asyncio.shield(fetch)  # a feed cancelled at SIGTERM does not cancel the others' fetch
+
+    async def _fetch_page(self, fetcher: Fetcher, feed: FeedConfig, link: str, allow_private: bool,
+                          polite: bool) -> Extracted:
         if not link.lower().startswith(("http://", "https://")):
             raise FetchError(feed.name, "not an http(s) link", url=link)
         response = await fetcher.get(

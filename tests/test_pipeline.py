@@ -182,3 +182,27 @@ def test_retry_after_date_and_last_modified(tmp_path):
         run_cycles(config, 2)
         second = [h for p, h in s.requests if p == "/f.rss"][1]
         assert second.get("if-modified-since") == formatdate(1700000000, usegmt=True)
+
+
+def test_a_page_two_feeds_list_in_one_cycle_is_fetched_once(tmp_path):
+    """Two feeds list the same pages, one with utm_ tags, polled in one cycle (concurrently): each page
+    is fetched once, stored once, and the other feed's item is a sighting of it."""
+    ids = sorted(json.loads(corpus("articles", "scrapinghub-aeb", "ground-truth.json").read_text()))[:6]
+    with Loopback() as s:
+        for i in ids:
+            raw = gzip.decompress(corpus("articles", "scrapinghub-aeb", "html", f"{i}.html.gz").read_bytes())
+            s.add(f"/pages/{i}.html", raw, "text/html")
+        s.add("/tagged.rss", _page_feed(s.base, ids))
+        plain = "".join(f"<item><title>Article {i}</title><link>{s.base}/pages/{i}.html</link><guid>plain-{i}</guid>"
+                        f"<description>Summary</description></item>" for i in ids)
+        s.add("/plain.rss", f'<?xml version="1.0"?><rss version="2.0"><channel><title>P</title>{plain}</channel></rss>'.encode())
+        config = config_mod.load(write_config(tmp_path, [{"url": s.url("/tagged.rss"), "name": "tagged"},
+                                                         {"url": s.url("/plain.rss"), "name": "plain"}]))
+        (stats,) = run_cycles(config)
+        assert stats.failed == 0
+        assert {p: n for p, n in s.hits.items() if p.startswith("/pages/")} == {f"/pages/{i}.html": 1 for i in ids}
+        with Store(config.database) as store:
+            assert store.count("articles") == len(ids)
+            rows = list(store.db.query("SELECT feed, article_id FROM sightings"))
+            assert len(rows) == len(ids) and all(r["article_id"] for r in rows)
+            assert {r["feed"] for r in rows} | {r["feed"] for r in store.db.query("SELECT feed FROM articles")} == {"tagged", "plain"}
