@@ -50,7 +50,14 @@ def parse(body: bytes, *, kind: str, url: str, content_type: str = "", feed: str
     if kind == "sitemap":
         return parse_sitemap(body, url=url, feed=feed)
     if kind == "page":
-        return section_links(body, url=url, content_type=content_type, follow=follow, feed=feed)
+        page = section_links(body, url=url, content_type=content_type, follow=follow, feed=feed)
+        if not page.items:
+            # A page with nothing to follow where a feed was configured would yield nothing for
+            # ever, silently: it is the feed's problem, and it backs off like one.
+            announced = feed_links(body, url)
+            hint = f"; if the site has a feed, its address is {announced[0]}" if announced else ""
+            raise ParseError(feed, f"an HTML page with no feed, sitemap or article links{hint}", url=url)
+        return page
     return parse_feed(body, url=url, content_type=content_type, feed=feed)
 
 
@@ -188,6 +195,36 @@ def section_links(body: bytes, *, url: str, content_type: str = "", follow: str 
         items[link] = Item(guid=link, link=link, title=title)
     title = " ".join((tree.findtext(".//title") or "").split())
     return ParsedFeed(format="page", title=title, link=url, items=list(items.values()))
+
+
+FEED_TYPES = frozenset({
+    "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json", "application/json",
+})
+
+
+def feed_links(body: bytes, page_url: str) -> list[str]:
+    """The feeds an HTML page announces (<link rel="alternate" type="application/rss+xml" …>), in
+    the page's order, resolved against the page's URL (or its <base href>)."""
+    try:
+        root = html.document_fromstring(body, parser=html.HTMLParser(no_network=True))
+    except (etree.ParserError, ValueError):
+        return []
+    base = page_url
+    for element in root.iter("base"):
+        if (element.get("href") or "").strip():
+            base = urljoin(page_url, element.get("href").strip())
+            break
+    links: list[str] = []
+    for link in root.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").split(";")[0].strip().lower()
+        href = (link.get("href") or "").strip()
+        if "alternate" not in rel or kind not in FEED_TYPES or not href:
+            continue
+        url = urldefrag(urljoin(base, href))[0]
+        if urlsplit(url).scheme in ("http", "https") and url not in links:
+            links.append(url)
+    return links
 
 
 def _bare_host(url: str) -> str:

@@ -39,14 +39,12 @@ from . import crawl
 from .config import FEED_SETTINGS, FeedConfig, FetchConfig
 from .errors import ConfigError, FetchError, ParseError
 from .fetch import Fetcher, is_public_address
+from .crawl import feed_links
 from .model import ParsedFeed
 from .parse import neutralise_doctype, parse
 
 # ------------------------------------------------------------------------------------ discovery
 
-FEED_TYPES = frozenset({
-    "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json", "application/json",
-})
 COMMON_PATHS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
 # Where a site without a feed keeps its sitemaps, after those its robots.txt names.
 SITEMAP_PATHS = ("/news-sitemap.xml", "/sitemap_news.xml", "/sitemap_index.xml", "/sitemap.xml")
@@ -70,31 +68,6 @@ class Found:
     items: int
     tried: tuple[str, ...] = ()  # the URLs fetched before it, each with why it was not the feed
     type: str = "feed"  # feed, sitemap, or page (a section page whose article links are followed)
-
-
-def feed_links(body: bytes, page_url: str) -> list[str]:
-    """The feeds an HTML page announces (<link rel="alternate" type="application/rss+xml" …>), in
-    the page's order, resolved against the page's URL (or its <base href>)."""
-    try:
-        root = lxml_html.document_fromstring(body, parser=lxml_html.HTMLParser(no_network=True))
-    except (etree.ParserError, ValueError):
-        return []
-    base = page_url
-    for element in root.iter("base"):
-        if (element.get("href") or "").strip():
-            base = urljoin(page_url, element.get("href").strip())
-            break
-    links: list[str] = []
-    for link in root.iter("link"):
-        rel = (link.get("rel") or "").lower().split()
-        kind = (link.get("type") or "").split(";")[0].strip().lower()
-        href = (link.get("href") or "").strip()
-        if "alternate" not in rel or kind not in FEED_TYPES or not href:
-            continue
-        url = urldefrag(urljoin(base, href))[0]
-        if urlsplit(url).scheme in ("http", "https") and url not in links:
-            links.append(url)
-    return links
 
 
 def common_paths(page_url: str) -> list[str]:

@@ -206,3 +206,30 @@ def test_a_page_two_feeds_list_in_one_cycle_is_fetched_once(tmp_path):
             rows = list(store.db.query("SELECT feed, article_id FROM sightings"))
             assert len(rows) == len(ids) and all(r["article_id"] for r in rows)
             assert {r["feed"] for r in rows} | {r["feed"] for r in store.db.query("SELECT feed FROM articles")} == {"tagged", "plain"}
+
+
+def test_a_page_with_nothing_to_follow_where_a_feed_was_configured_is_the_feeds_problem(tmp_path):
+    """An HTML page with no feed, sitemap or article links is recorded on the feed, naming the feed
+    its page announces, and backs off like any broken feed; the other feed goes on."""
+    page = (b"<html><head><title>Welcome</title><link rel='alternate' type='application/rss+xml' href='/news.rss'>"
+            b"</head><body><nav><a href='/about'>About</a></nav><p>Nothing here.</p></body></html>")
+    with Loopback() as s:
+        s.add("/", page, "text/html")
+        s.add("/good.rss", b'<?xml version="1.0"?><rss version="2.0"><channel><title>G</title><item><title>One</title>'
+                           b'<link>http://news.example/1</link><guid>g1</guid><description>Text</description></item>'
+                           b'</channel></rss>')
+        config = config_mod.load(write_config(tmp_path, [{"url": s.url("/"), "name": "home", "full_text": False},
+                                                         {"url": s.url("/good.rss"), "name": "good", "full_text": False}]))
+        (stats,) = run_cycles(config)
+        assert stats.failed == 1 and stats.articles == 1
+        with Store(config.database) as store:
+            row = store.db.execute("SELECT last_error, failure, error_count, next_poll, last_poll FROM feeds "
+                                   "WHERE name='home'").fetchone()
+        error, failure, count, next_poll, last_poll = row
+        assert "an HTML page with no feed, sitemap or article links" in error
+        assert f"if the site has a feed, its address is {s.url('/news.rss')}" in error
+        assert (failure, count) == ("permanent", 1)
+        # backed off: × 4 its interval, not polled again at the next interval
+        from datetime import datetime
+        gap = datetime.fromisoformat(next_poll) - datetime.fromisoformat(last_poll)
+        assert gap.total_seconds() >= 4 * config.feeds[0].interval
