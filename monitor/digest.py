@@ -9,12 +9,14 @@ Untrusted text (titles, snippets, feed names) goes only into the bodies, through
 autoescape; the headers hold counts and dates we make ourselves, so a hostile title cannot add a
 header (CVE-2024-6923 turns an encoded word in a Subject into a real header on Python 3.11.7).
 Only http(s) links are linked. `send` hands the message to an SMTP server, recipients given
-explicitly; recording what was sent is the caller's (cli.digest), around it.
+explicitly; `deliver` and `alert` record what was sent around it. The server's 250 to DATA is the
+point of no return: a message it accepted counts as sent, whatever happens to the session after.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
 import re
 import smtplib
@@ -29,11 +31,9 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .config import DigestConfig
-from .errors import MonitorError
+from .errors import DigestError  # callers catch it as digest.DigestError
 
-
-class DigestError(MonitorError):
-    """The digest could not be handed to the SMTP server (refused, down, bad credentials)."""
+log = logging.getLogger("monitor")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 
@@ -166,23 +166,51 @@ def password(smtp) -> str | None:
 
 
 def send(message: EmailMessage, smtp, sender: str, recipients: list[str], timeout: float = 60.0) -> None:
-    """Hand the message to the server. Raises DigestError unless every recipient was accepted."""
+    """Hand the message to the server. Raises DigestError unless the server accepted it.
+
+    Accepted means the server answered 250 to DATA: from then on the message is the server's to
+    deliver (RFC 5321 §6.1; every MTA treats it so), and mailing it again would give the
+    recipients two copies. So what fails after that 250 (a 421 or a dropped connection at QUIT,
+    recipients refused while the others were accepted) is logged as a warning naming the
+    Message-ID, and send returns normally. What fails before it (connect, TLS, login, MAIL, RCPT,
+    DATA answered 4xx/5xx, the connection lost while waiting for that answer) raises, and the
+    caller tries again later: the server has not taken the message.
+    """
     port = smtp.port or {"tls": 465, "starttls": 587}.get(smtp.security, 25)
+    where = f"{smtp.host}:{port}"
+    client = None
     try:
-        if smtp.security == "tls":
-            client = smtplib.SMTP_SSL(smtp.host, port, timeout=timeout, context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(smtp.host, port, timeout=timeout)
-        with client:
+        try:
+            if smtp.security == "tls":
+                client = smtplib.SMTP_SSL(smtp.host, port, timeout=timeout, context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(smtp.host, port, timeout=timeout)
             if smtp.security == "starttls":
                 client.starttls(context=ssl.create_default_context())
             if smtp.username:
                 client.login(smtp.username, password(smtp) or "")
+            # MAIL, RCPT, DATA: returns once the server answered 250 to the message, raises before.
             refused = client.send_message(message, from_addr=sender, to_addrs=recipients)
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        raise DigestError(f"digest: {smtp.host}:{port}: {type(exc).__name__}: {exc}") from None
-    if refused:
-        raise DigestError(f"digest: {smtp.host}:{port}: recipients refused: {', '.join(refused)}")
+        except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
+            # No QUIT on the way out (the finally closes): a failed session may fail that too, and
+            # smtplib's `with` would then raise the QUIT's error instead of this one.
+            raise DigestError(f"digest: {where}: {type(exc).__name__}: {exc}") from None
+        context = {"message_id": message["Message-ID"], "server": where}
+        if refused:  # every recipient refused raises SMTPRecipientsRefused before DATA: these are some
+            refusals = ", ".join(f"{address} {code}" for address, (code, _reply) in refused.items())
+            log.warning("mail accepted for some recipients only; not sent again, the refused ones do not get it",
+                        extra={**context, "refused": refusals})
+        try:
+            code, reply = client.quit()  # smtplib's quit() does not check for the 221 itself
+        except (smtplib.SMTPException, OSError) as exc:
+            late = f"{type(exc).__name__}: {exc}"
+        else:
+            late = None if code == 221 else f"{code} {reply.decode('utf-8', 'replace')}"
+        if late:
+            log.warning("mail accepted, then the session failed; counted as sent", extra={**context, "error": late})
+    finally:
+        if client is not None:
+            client.close()
 
 
 @dataclass
@@ -196,9 +224,10 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     """Build the digest of [start, now) and, unless dry_run, send it, recording it around the send.
 
     start is now − since, or the end of the last digest sent (at most a week back). The row is written
-    'sending' before the server sees the message and marked 'sent' once it accepts: a crash in
-    between leaves 'sending', which counts as sent, so no period is mailed twice; a refusal marks it
-    'failed', so its hits go into the next attempt. Raises DigestError on a refusal.
+    'sending' before the server sees the message and marked 'sent' once it accepts (its 250 to
+    DATA, even if the session fails after it; see send): a crash in between leaves 'sending', which
+    counts as sent, so no period is mailed twice; a refusal marks it 'failed', so its hits go into
+    the next attempt. Raises DigestError on a refusal.
     """
     settings = config.digest or DigestConfig()
     start = now - timedelta(seconds=since) if since else store.digest_period_start(now - timedelta(days=7))
@@ -227,7 +256,8 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
 def alert(store, config, rules: list, now: datetime, since: datetime) -> int:
     """Mail the hits of `alert: immediate` rules not alerted yet (matched since `since`), in one short
     message; returns how many. Marked 'sending' before the server sees it and 'sent' once it
-    accepts; a refusal forgets the marks, so the next cycle tries again. Raises DigestError."""
+    accepts (its 250 to DATA, see send); a refusal forgets the marks, so the next cycle tries
+    again. Raises DigestError."""
     names = [r.name for r in rules if r.alert]
     rows = store.unalerted(names, since)
     if not rows:

@@ -5,13 +5,14 @@
      ├── RuleError                a rule file is unusable: names file, line and column
      ├── StoreError               the database is unusable (corrupt, too new, a write refused)
      │    └── StoreBusy           another writer held the lock past the busy timeout: try later
+     ├── DigestError              a mail (digest, alert) was not accepted by the SMTP server: try later
      └── FeedError                one feed failed at one stage; the others go on
           ├── FetchError          network, HTTP status, limits, refused address
           ├── ParseError          not a feed at all
           └── ExtractError        an article page yielded no text, hung or crashed
 
-Library errors (httpx, feedparser, sqlite3, yaml) are translated into these where they enter, so
-callers never catch a library's exception. A FeedError's message reads "stage: feed: what
+Library errors (httpx, feedparser, sqlite3, yaml, smtplib) are translated into these where they
+enter, so callers never catch a library's exception. A FeedError's message reads "stage: feed: what
 happened", which is what ends up in the `feeds.last_error` column.
 """
 
@@ -58,6 +59,12 @@ def store_error(message: str, exc: Exception) -> StoreError:
     text = str(exc)
     kind = StoreBusy if ("locked" in text or "busy" in text) else StoreError
     return kind(f"{message}: {text}")
+
+
+class DigestError(MonitorError):
+    """The SMTP server did not accept the message (refused it, was down, rejected the login), so
+    nothing was sent and the caller tries again. Never raised once the server answered 250 to DATA:
+    from then on the message is the server's, whatever happens to the session (digest.send)."""
 
 
 class FeedError(MonitorError):
