@@ -138,13 +138,14 @@ def cost(folder: Path, size: int, sample: list[tuple[str, str]]) -> float:
                 for n in range(start, min(size, start + 10_000)):
                     sig = rng.integers(0, 2**32, dedup.PERMUTATIONS, dtype=np.uint32)
                     stamp = iso(now - timedelta(seconds=int(n * 6 * 86400 / size)))  # spread over the window
-                    rows.append((n + 1, f"https://filler.example/{n}", str(n), "bench", stamp, sig.tobytes(), n + 1))
+                    url = f"https://filler.example/{n}"  # link and key alike
+                    rows.append((n + 1, url, url, str(n), "bench", stamp, sig.tobytes(), n + 1))
                     story_rows.append((n + 1, stamp, stamp, n + 1))
                     band_rows.extend((key, n + 1, stamp) for key in dedup.bands(sig))
                 store.db.conn.executemany("INSERT INTO stories (id, title, first_seen, last_seen, article_count, representative_id) "
                                           "VALUES (?, '', ?, ?, 1, ?)", story_rows)
-                store.db.conn.executemany("INSERT INTO articles (id, url, guid, feed, fetched, signature, story_id) "
-                                          "VALUES (?,?,?,?,?,?,?)", rows)
+                store.db.conn.executemany("INSERT INTO articles (id, url, url_key, guid, feed, fetched, signature, story_id) "
+                                          "VALUES (?,?,?,?,?,?,?,?)", rows)
                 store.db.conn.executemany("INSERT INTO story_bands (band_key, article_id, seen) VALUES (?,?,?)", band_rows)
         batch = [article(10**7 + i, t, x) for i, (t, x) in enumerate(sample)]
         started = time.perf_counter()

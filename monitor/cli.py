@@ -154,7 +154,7 @@ def _run_once_watched(monitor, total: int):
 
         def advance(result) -> None:
             nonlocal news
-            news += len(result.articles)
+            news += result.new_articles
             bar.update(task, advance=1, news=news)
 
         return asyncio.run(monitor.run_once(advance))

@@ -43,10 +43,10 @@ FEED_SETTINGS: dict[str, Setting] = {
     ),
     "full_text": Setting(True, "bool", "Fetch each new item's page and extract its text; false keeps the feed's own text."),
     "timeout": Setting(30.0, "duration", "Overall deadline of one request: connect, headers and the whole body."),
-    "max_feed_size": Setting(10 * 2**20, "size", "Largest feed body accepted, counted after decompression."),
+    "max_feed_size": Setting(50 * 2**20, "size", "Largest feed body accepted, counted after decompression (a sitemap may legally be 50 MB)."),
     "max_page_size": Setting(4 * 2**20, "size", "Largest article page accepted, counted after decompression."),
     "max_age": Setting(2 * 86400.0, "duration", "Sitemaps and pages: only URLs published this recently are taken (undated ones are taken once)."),
-    "max_items": Setting(100, "int", "Sitemaps and pages: at most this many new URLs a poll, newest first."),
+    "max_items": Setting(100, "int", "At most this many new items (feeds) or URLs (sitemaps, pages) a poll, newest first; the rest at the next polls."),
     "revalidate_every": Setting(24, "int", "Every Nth poll ignores ETag and Last-Modified (some servers keep a stale ETag)."),
     "private_links": Setting(
         "auto",
@@ -149,7 +149,7 @@ class FeedConfig:
     max_interval: float = 2 * 3600.0
     full_text: bool = True
     timeout: float = 30.0
-    max_feed_size: int = 10 * 2**20
+    max_feed_size: int = 50 * 2**20
     max_page_size: int = 4 * 2**20
     max_age: float = 2 * 86400.0
     max_items: int = 100

@@ -28,7 +28,7 @@ from . import crawl
 from . import config as config_mod
 from . import rules as rules_stage
 from .config import Config, FeedConfig
-from .dedup import canonical_url, fingerprint
+from .dedup import canonical_url, fingerprint, strip_tracking
 from .index import tokenize
 from .errors import ConfigError, ExtractError, FeedError, FetchError, ParseError, RuleError, StoreBusy, StoreError
 from .fetch import CRAWL_ACCEPT, FEED_ACCEPT, PAGE_ACCEPT, Fetcher, Robots, is_public_address, max_age_seconds
@@ -43,6 +43,10 @@ log = logging.getLogger("monitor")
 TICK_SECONDS = 60
 MAX_CHILD_SITEMAPS = 5  # of a sitemap index, the newest few: news indexes list one sitemap a day
 MIN_ARTICLE_WORDS = 80  # a section page's link whose page has less text is navigation, not news
+ARTICLE_BATCH = 50  # a feed's articles are built and committed this many at a time
+# At SIGTERM the feeds and pages in flight get this long to finish (and be stored); then they are
+# cancelled, left for the next start, which systemd's TimeoutStopSec (90 s) is far above.
+STOP_GRACE = 5.0
 _KINDS = {"page": "page", "sitemap": "sitemap", "news-sitemap": "sitemap", "sitemapindex": "sitemap"}
 
 
@@ -65,6 +69,12 @@ class CycleStats:
 # Tasks go to the worker processes as functools.partial of a stage's own function, so a worker
 # imports only that stage's module (monitor.parse is light; this module would bring trafilatura and
 # the store with it), and recycled workers start in a tenth of the time.
+
+
+def _newest_first(items: list[Item]) -> list[Item]:
+    """Dated items newest first, then the undated in the feed's order (feeds list newest first)."""
+    dated = sorted((item for item in items if item.published), key=lambda item: item.published, reverse=True)
+    return dated + [item for item in items if not item.published]
 
 
 def _round_robin_by_host(feeds: Iterable[FeedConfig]) -> list[FeedConfig]:
@@ -124,7 +134,7 @@ class Monitor:
                     result = self._save(feed, result)
                     if progress is not None:
                         progress(result)
-                    stats.articles += len(result.articles)
+                    stats.articles += result.new_articles
                     stats.updated += len(result.updates)
                     if result.error:
                         stats.failed += 1
@@ -135,8 +145,10 @@ class Monitor:
                         stats.parsed += 1
 
             try:
-                await asyncio.gather(*(one(feed) for feed in feeds))
+                await self._until_stopped([asyncio.ensure_future(one(feed)) for feed in feeds])
             finally:
+                for fetch in self._pages.values():  # those only a cancelled feed awaited
+                    fetch.cancel()
                 self._pages.clear()
         self.store.checkpoint(self.clock())
         stats.seconds = time.perf_counter() - started
@@ -146,6 +158,27 @@ class Monitor:
                    "articles": stats.articles, "seconds": round(stats.seconds, 2)},
         )
         return stats
+
+    async def _until_stopped(self, tasks: list[asyncio.Future]) -> None:
+        """Await the tasks; at SIGTERM give them STOP_GRACE seconds, then cancel the rest. A task
+        is cancelled only where it awaits, never inside a (synchronous) transaction."""
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            pending = set(tasks)
+            while pending and not self.stopping.is_set():
+                _done, pending = await asyncio.wait(pending | {stop}, return_when=asyncio.FIRST_COMPLETED)
+                pending.discard(stop)
+            if pending:
+                _done, late = await asyncio.wait(pending, timeout=STOP_GRACE)
+                if late:
+                    log.info("stopping: work in flight cancelled, left for the next start", extra={"tasks": len(late)})
+                for task in late:
+                    task.cancel()
+        finally:
+            stop.cancel()
+        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(outcome, Exception):  # a StoreBusy: the tick is skipped
+                raise outcome
 
     def _save(self, feed: FeedConfig, result: PollResult) -> PollResult:
         """Store a poll. If its batch cannot be written (something in it the database refuses), the
@@ -170,6 +203,8 @@ class Monitor:
             return await self._poll(fetcher, feed, state)
         except FeedError as exc:
             return self._failure(feed, state.error_count, exc)
+        except StoreBusy:  # the archive's, not the feed's: the tick is skipped
+            raise
         except Exception as exc:  # a bug or a library surprise must not stop the other feeds
             log.exception("feed failed unexpectedly", extra={"feed": feed.name, "url": feed.url})
             return self._failure(feed, state.error_count, FeedError(feed.name, f"internal error: {type(exc).__name__}: {exc}"))
@@ -266,13 +301,17 @@ class Monitor:
             result.problems = "; ".join(parsed.problems)[:2000] or None
         allow_private = self._allow_private(feed, response.peer)
         if found == "feed":
-            items = self._new_items(feed, parsed.items)
+            fresh = _newest_first(self._new_items(feed, parsed.items))
+            items = fresh[: feed.max_items]  # one huge feed must not starve the others: the rest next poll
             changed = self.store.changed(feed.name, parsed.items)  # stored items whose title or text changed
-            built = await asyncio.gather(
-                *(self._article(fetcher, feed, item, allow_private) for item in items + [item for _id, item in changed])
-            )
-            result.articles = list(built[: len(items)])
-            result.updates = [(article_id, article) for (article_id, _item), article in zip(changed, built[len(items):])]
+            updated = await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for _id, item in changed))
+            result.updates = [(article_id, article) for (article_id, _item), article in zip(changed, updated)]
+            done = await self._articles_in_batches(fetcher, feed, items, allow_private, result)
+            if done < len(fresh):
+                # Items left by the cap: no validators and no body hash are kept, so the
+                # next poll reads the feed again instead of taking a 304 for "nothing new".
+                result.etag = result.last_modified = result.body_hash = None
+                log.info("feed items left for the next poll", extra={"feed": feed.name, "items": len(fresh) - done})
         else:
             if parsed.sitemaps:  # an index: the newest sitemaps it lists
                 parsed.items = await self._child_sitemaps(fetcher, feed, parsed.sitemaps, allow_private)
@@ -346,6 +385,26 @@ class Monitor:
 
         await asyncio.gather(*(one(item) for item in items))
 
+    async def _articles_in_batches(self, fetcher: Fetcher, feed: FeedConfig, items: list[Item], allow_private: bool,
+                                   result: PollResult) -> int:
+        """Build the items' articles ARTICLE_BATCH at a time and commit each batch as it is built.
+        Returns how many items were done."""
+        done = 0
+        for start in range(0, len(items), ARTICLE_BATCH):
+            # At SIGTERM batches go on for STOP_GRACE, then the poll is cancelled (_until_stopped):
+            # the batches stored stay, the feed's row is not written, so the feed is due again at
+            # the next start and its other items are taken then.
+            batch = items[start:start + ARTICLE_BATCH]
+            built = await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for item in batch))
+            try:
+                result.stored += len(self.store.save_articles(list(built), self.clock()))
+            except StoreBusy:
+                raise
+            except StoreError as exc:
+                raise FeedError(feed.name, f"batch not stored: {exc}") from None
+            done += len(batch)
+        return done
+
     def _new_items(self, feed: FeedConfig, items: list[Item]) -> list[Item]:
         """Items whose GUID (in this feed) and canonical URL (anywhere) are not stored yet, once each."""
         urls = {item.guid: canonical_url(item.link) for item in items}
@@ -388,7 +447,8 @@ class Monitor:
 
     def _tagged(self, feed: FeedConfig, item: Item, extracted: Extracted | None, listing: bool = False) -> Article:
         article = Article(
-            url=canonical_url(item.link),
+            url=strip_tracking(item.link),  # the link shown: as the site gave it, scheme and all
+            url_key=canonical_url(item.link),  # the identity: the same article whatever its tracking tags
             link=item.link,
             guid=item.guid or "",
             feed=feed.name,
@@ -403,10 +463,14 @@ class Monitor:
             article.text = extracted.text
             article.text_source = "page"
             # The page's rel=canonical/og:url names the article better than a feed's redirect
-            # or tracking link, when it is on the same site.
-            page_url = canonical_url(extracted.canonical)
-            if page_url and article.url and urlsplit(page_url).hostname == urlsplit(article.url).hostname:
-                article.url = page_url
+            # or tracking link, when it is on the same site: its key becomes the article's, and the
+            # page's URL as served its link. When it names the same key the feed's link stays,
+            # the address just fetched (a protocol-relative canonical reads as https).
+            page_key = canonical_url(extracted.canonical)
+            if (page_key and article.url_key and page_key != article.url_key
+                    and urlsplit(page_key).hostname == urlsplit(article.url_key).hostname):
+                article.url_key = page_key
+                article.url = strip_tracking(extracted.canonical)
             # A section page's link text may be a teaser or "Read more": the page's title wins there.
             article.title = (extracted.title if listing or not article.title else article.title) or article.title or ""
             article.author = article.author or extracted.author

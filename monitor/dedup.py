@@ -2,7 +2,8 @@
 
 Layers, cheapest first:
 1. canonical URL (tracking parameters, fragment, trailing slash and http/https differences gone) and
-   GUID: an item caught here is never fetched again (daemon._new_items);
+   GUID: an item caught here is never fetched again (daemon._new_items). The canonical URL is a key
+   (articles.url_key, sightings.url), never a link: the link shown is strip_tracking's (articles.url);
 2. the hash of the normalised text: the same text under another URL is the same story;
 3. MinHash over word shingles, with LSH bands: a syndicated copy (another headline, other
    boilerplate, a paragraph cut or added) lands in the story of the article it copies.
@@ -16,12 +17,21 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import numpy as np
 from courlan import normalize_url
 
 from .text import fold
+
+try:  # what normalize_url strips as a tracker, so that the link shown and the key drop the same
+    from courlan.clean import TRACKERS_RE
+except ImportError:  # a courlan that keeps it elsewhere: its list as of 1.4
+    TRACKERS_RE = re.compile(
+        r"^(?:dc|fbc|gc|twc|yc|ysc)lid|^(?:click|gbra|msclk|igsh|partner|wbra)id|"
+        r"^(?:ads?|mc|ga|gs|itm|mkt|ml|mtm|oly|pk|utm|vero)_|"
+        r"(?:\b|_)(?:aff|affi|affiliate|campaign|cl?id|eid|ga|gl|kwd|keyword|medium|ref|referr?er|session|source|uid|xtor)"
+    )
 
 PERMUTATIONS = 64
 # 32 bands of 2 rows: a pair at Jaccard 0.4 meets in some band with p = 0.996; articles on the same
@@ -55,6 +65,37 @@ def canonical_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return "https://" + canonical[len("http://"):] if canonical.startswith("http://") else canonical
+
+
+def strip_tracking(url: str | None) -> str | None:
+    """The link as the site gave it, less its tracking parameters: the address a reader is sent to
+    (articles.url). Only the parameters canonical_url drops as trackers (courlan's list: utm_*,
+    fbclid, gclid, mc_cid, xtor, …) go, from the query and from a `#k=v&…` fragment; scheme, host
+    case, port, path, trailing slash, parameter order and encoding stay as served, since a site
+    that serves only http, or only with the slash, is not reached at the canonical key.
+
+    None for what is not an http(s) URL, like canonical_url.
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    fragment = parts.fragment
+    if "=" in fragment:  # "#xtor=RSS-3": tracking in the fragment; "#section-2" is left alone
+        fragment = _untracked(fragment)
+    return urlunsplit(parts._replace(query=_untracked(parts.query), fragment=fragment))
+
+
+def _untracked(pairs: str) -> str:
+    """`k=v&k=v` without the tracking keys, the others untouched (order, encoding, blank values)."""
+    if not pairs:
+        return pairs
+    kept = [p for p in pairs.split("&") if p and not TRACKERS_RE.search(unquote_plus(p.split("=", 1)[0]).lower())]
+    return "&".join(kept)
 
 
 def words(text: str) -> list[str]:

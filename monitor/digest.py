@@ -114,9 +114,8 @@ def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start
         entries = by_rule.setdefault(row["rule"], {})
         if story in entries:
             continue
+        # articles.url: the link as the site gave it (not the https key, url_key)
         url = row["url"] if (row["url"] or "").startswith(("http://", "https://")) else None
-        if url and url.startswith("https://") and (row.get("link") or "").startswith("http://"):
-            url = "http://" + url[len("https://"):]  # the canonical key says https; the site may not
         sources = [clean(s) for s in row["sources"] if s != row["feed"]]
         codes = [c for c in (row["places"] or "").split(",") if c]
         places.update(codes)

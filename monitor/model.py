@@ -77,7 +77,7 @@ class Match:
 class Article:
     """One new article, ready to store."""
 
-    url: str | None  # canonical URL: the identity of the article
+    url: str | None  # the link a reader is sent to: as the site gave it, tracking parameters removed
     link: str | None  # the URL as the feed gave it, which is what gets fetched
     guid: str
     feed: str
@@ -95,6 +95,9 @@ class Article:
     places: list[str] = field(default_factory=list)  # ISO 3166-2 codes
     text_hash: str | None = None  # dedup: the normalised text's hash
     signature: bytes | None = None  # dedup: MinHash of the text's shingles
+    # dedup: canonical URL (dedup.canonical_url), the identity of the article; never shown as a
+    # link (it says https for every site). None: the store takes canonical_url(url).
+    url_key: str | None = None
 
 
 @dataclass(slots=True)
@@ -136,3 +139,10 @@ class PollResult:
     # Links of a sitemap or page that are not articles (too little text, gone, forbidden by
     # robots.txt): (guid, url) remembered as sightings, so they are not fetched again.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Articles of this poll already committed, in batches as they were built (a feed of thousands
+    # of items is not held whole, and a kill loses a batch, not the feed): counted, not kept.
+    stored: int = 0
+
+    @property
+    def new_articles(self) -> int:
+        return self.stored + len(self.articles)

@@ -245,7 +245,26 @@ def _m6_maintenance(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories, _m4_digests, _m5_schedule, _m6_maintenance]
+def _m7_url_key(db: sqlite_utils.Database) -> None:
+    # articles.url was the canonical key, which says https for every site: a site serving only http
+    # was linked at an address it never served. The key moves to url_key (UNIQUE, what dedup looks
+    # up); url becomes the link the site gave, tracking parameters removed (dedup.strip_tracking),
+    # for old rows their stored feed link so cleaned (or the key, kept, when there is none).
+    # sightings.url stays a key: the canonical URL of the sighted item's link, compared with url_key.
+    # Plain execute, not executescript (which would commit): the migration is one transaction.
+    db.execute("ALTER TABLE articles ADD COLUMN url_key TEXT")
+    db.execute("UPDATE articles SET url_key = url")
+    db.execute("DROP INDEX IF EXISTS articles_url")
+    db.execute("CREATE UNIQUE INDEX articles_url_key ON articles(url_key) WHERE url_key IS NOT NULL")
+    db.conn.create_function("monitor_strip_tracking", 1, dedup.strip_tracking, deterministic=True)
+    # Only the rows whose url changes are written: each write rewrites the row's full-text entry too.
+    db.execute(
+        "UPDATE articles SET url = monitor_strip_tracking(link) "
+        "WHERE monitor_strip_tracking(link) IS NOT NULL AND url IS NOT monitor_strip_tracking(link)"
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories, _m4_digests, _m5_schedule, _m6_maintenance, _m7_url_key]
 
 # An article retention may delete: fetched before :cutoff, no rule matched it, and no article of its
 # story is a hit (the digest and the story query show a hit's copies beside it).
@@ -399,11 +418,11 @@ class Store:
     def _prune_batch(self, ids: list[int], now: datetime) -> dict:
         marks = ",".join("?" * len(ids))
         counts = {}
-        # The article's own item stays known (feed, GUID, URL), so a feed that still lists it does not
+        # The article's own item stays known (feed, GUID, URL key), so a feed that still lists it does not
         # bring it back as new; sightings of it from other feeds keep their GUID and URL too.
         counts["tombstones"] = self.db.execute(
             f"INSERT OR IGNORE INTO sightings (feed, guid, url, article_id, seen) "
-            f"SELECT feed, guid, url, NULL, fetched FROM articles WHERE id IN ({marks})", ids
+            f"SELECT feed, guid, url_key, NULL, fetched FROM articles WHERE id IN ({marks})", ids
         ).rowcount
         self.db.execute(f"UPDATE sightings SET article_id = NULL WHERE article_id IN ({marks})", ids)
         counts["places"] = self.db.execute(f"DELETE FROM article_places WHERE article_id IN ({marks})", ids).rowcount
@@ -626,7 +645,8 @@ class Store:
     # --------------------------------------------------------------------------------- articles
 
     def known(self, feed: str, guids: Iterable[str], urls: Iterable[str]) -> tuple[set[str], set[str]]:
-        """Which of these GUIDs (in this feed) and canonical URLs (in any feed) are already stored."""
+        """Which of these GUIDs (in this feed) and canonical URLs (in any feed: articles.url_key,
+        sightings.url) are already stored."""
         found_guids: set[str] = set()
         found_urls: set[str] = set()
         for chunk in _chunks(list(guids)):
@@ -636,9 +656,19 @@ class Store:
             found_guids.update(r[0] for r in self.db.execute(q, [feed, *chunk, feed, *chunk]))
         for chunk in _chunks([u for u in urls if u]):
             marks = ",".join("?" * len(chunk))
-            q = f"SELECT url FROM articles WHERE url IN ({marks}) UNION SELECT url FROM sightings WHERE url IN ({marks})"
+            q = (f"SELECT url_key FROM articles WHERE url_key IN ({marks}) "
+                 f"UNION SELECT url FROM sightings WHERE url IN ({marks})")  # sightings.url is a key too
             found_urls.update(r[0] for r in self.db.execute(q, [*chunk, *chunk]))
         return found_guids, found_urls
+
+    def save_articles(self, articles: list[Article], now: datetime) -> list[int]:
+        """Write a batch of a poll's articles in one transaction (the feed's row is save_poll's)."""
+        stamp = iso(now)
+        try:
+            with self.db.atomic():
+                return [i for i in (self._insert_article(article, stamp) for article in articles) if i is not None]
+        except sqlite3.Error as exc:
+            raise store_error(f"store: {articles[0].feed if articles else ''}", exc) from None
 
     def save_poll(self, result: PollResult, now: datetime) -> list[int]:
         """Write one feed's poll in one transaction. Returns the ids of the articles added."""
@@ -679,18 +709,20 @@ class Store:
 
     def _insert_article(self, article: Article, stamp: str) -> int | None:
         article = _clean(article)
+        if article.url_key is None:  # built without one (a bench, a test): the key of its link
+            article.url_key = dedup.canonical_url(article.url)
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO articles (url, link, guid, feed, title, author, text, summary, published, "
-            "fetched, lang, text_source, error, search_folded, text_hash, signature) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO articles (url, url_key, link, guid, feed, title, author, text, summary, published, "
+            "fetched, lang, text_source, error, search_folded, text_hash, signature) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
-                article.url, article.link, article.guid, article.feed, article.title, article.author,
+                article.url, article.url_key, article.link, article.guid, article.feed, article.title, article.author,
                 article.text, article.summary, article.published, stamp, article.lang, article.text_source,
                 article.error, folded_variants(article.title, article.text), article.text_hash, article.signature,
             ],
         )
         if cursor.rowcount == 0:  # stored already: by another feed, or under its page's canonical URL
             row = self.db.execute(
-                "SELECT id FROM articles WHERE url = ? OR (feed = ? AND guid = ?)", [article.url, article.feed, article.guid]
+                "SELECT id FROM articles WHERE url_key = ? OR (feed = ? AND guid = ?)", [article.url_key, article.feed, article.guid]
             ).fetchone()
             self.db.execute(
                 "INSERT OR IGNORE INTO sightings (feed, guid, url, article_id, seen) VALUES (?, ?, ?, ?, ?)",
@@ -980,7 +1012,7 @@ def _text(value):
 
 
 def _clean(article: Article) -> Article:
-    for name in ("url", "link", "guid", "title", "text", "summary", "author", "published", "lang", "error"):
+    for name in ("url", "url_key", "link", "guid", "title", "text", "summary", "author", "published", "lang", "error"):
         setattr(article, name, _text(getattr(article, name)))
     for match in article.matches:
         match.snippet, match.terms = _text(match.snippet), [_text(t) for t in match.terms]

@@ -162,7 +162,7 @@ def test_run_once_reports_progress_per_feed(tmp_path):
         seen = []
         with Store(config.database) as store, Workers(1) as workers:
             asyncio.run(Monitor(config, store, load_rules(config.rules), workers).run_once(seen.append))
-    assert sorted((r.feed, len(r.articles), bool(r.error)) for r in seen) == [("good", 1, False), ("missing", 0, True)]
+    assert sorted((r.feed, r.new_articles, bool(r.error)) for r in seen) == [("good", 1, False), ("missing", 0, True)]
 
 
 def test_log_lines_under_the_journal_and_outside(tmp_path):

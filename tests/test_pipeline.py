@@ -46,7 +46,7 @@ def corpus_cycle(tmp_path_factory):
         stats = run_cycles(config)[0]
         with Store(config.database) as store:
             rows = {r["name"]: r for r in store.db.query("SELECT * FROM feeds")}
-            articles = list(store.db.query("SELECT id, url, guid, feed, title, text FROM articles"))
+            articles = list(store.db.query("SELECT id, url, url_key, guid, feed, title, text FROM articles"))
         yield {"entries": entries, "stats": stats, "rows": rows, "articles": articles, "base": s.base}
 
 
@@ -61,7 +61,7 @@ def test_every_readable_feed_is_polled_without_error(corpus_cycle):
 
 
 def test_every_item_of_every_readable_feed_is_in_articles(corpus_cycle):
-    by_url = {a["url"] for a in corpus_cycle["articles"] if a["url"]}
+    by_url = {a["url_key"] for a in corpus_cycle["articles"] if a["url_key"]}
     by_guid = {(a["feed"], a["guid"]) for a in corpus_cycle["articles"]}
     missing = []
     for entry in corpus_cycle["entries"]:
@@ -77,7 +77,7 @@ def test_every_item_of_every_readable_feed_is_in_articles(corpus_cycle):
 
 
 def test_no_article_is_stored_twice(corpus_cycle):
-    urls = Counter(a["url"] for a in corpus_cycle["articles"] if a["url"])
+    urls = Counter(a["url_key"] for a in corpus_cycle["articles"] if a["url_key"])
     assert [u for u, n in urls.items() if n > 1] == []
 
 
@@ -105,7 +105,7 @@ def test_three_formats_of_one_blog_are_archived_once(corpus_cycle):
     # 48 items, but two link posts point at the same page (https://mnml.af/): one article.
     links = {canonical_url(i.link) for i in parse(corpus("feeds", "real", "rsparser", "DaringFireball.json").read_bytes(), url="x").items}
     assert len(links) == 47
-    assert {a["url"] for a in df} == links and len(df) == 47
+    assert {a["url_key"] for a in df} == links and len(df) == 47
 
 
 def _page_feed(base: str, ids: list[str]) -> bytes:
@@ -233,3 +233,100 @@ def test_a_page_with_nothing_to_follow_where_a_feed_was_configured_is_the_feeds_
         from datetime import datetime
         gap = datetime.fromisoformat(next_poll) - datetime.fromisoformat(last_poll)
         assert gap.total_seconds() >= 4 * config.feeds[0].interval
+
+
+# ------------------------------------------------------------------ links as the site served them
+
+_STORY_TEXT = ("<p>The ceasefire held overnight along the southern front, officials in Kherson said on Tuesday, "
+               "and both sides reported no shelling near the river for the first time in weeks.</p>") * 6
+_READ_TEXT = ("<p>Diplomats meeting in Istanbul discussed whether a ceasefire could extend to energy "
+              "infrastructure, a proposal that has been raised and dropped several times this year.</p>") * 6
+
+
+def _html(title: str, body: str) -> bytes:
+    return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}</article></body></html>".encode()
+
+
+def _rss(items: list[tuple[str, str, str]]) -> bytes:
+    entries = "".join(f"<item><title>{t}</title><link>{link.replace('&', '&amp;')}</link><guid>{g}</guid>"
+                      f"<description>{t}</description></item>" for t, link, g in items)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>{entries}</channel></rss>'.encode()
+
+
+@pytest.fixture(scope="module")
+def http_site(tmp_path_factory):
+    """An http-only site (the loopback server) whose feeds link with utm_ tags, a trailing slash and
+    parameters out of alphabetical order; two feeds list one of its pages, one of them with tags."""
+    tmp = tmp_path_factory.mktemp("http-site")
+    rules = tmp / "rules"
+    rules.mkdir()
+    (rules / "truce.yaml").write_text("name: truce\ndescription: Truces.\nquery: ceasefire\n")
+    with Loopback() as s:
+        s.add("/news/story-1/", _html("Ceasefire holds in the south", _STORY_TEXT), "text/html")
+        s.add("/read", _html("Talks on an energy ceasefire", _READ_TEXT), "text/html")
+        s.add("/tagged.rss", _rss([("Ceasefire holds in the south", s.url("/news/story-1/?utm_source=rss&utm_medium=feed"), "t1"),
+                                   ("Talks on an energy ceasefire", s.url("/read?p=2&a=1&utm_campaign=x"), "t2")]))
+        s.add("/plain.rss", _rss([("Ceasefire holds in the south", s.url("/news/story-1/"), "p1")]))
+        config = config_mod.load(write_config(tmp, [{"url": s.url("/tagged.rss"), "name": "tagged"},
+                                                    {"url": s.url("/plain.rss"), "name": "plain"}], rules=rules))
+        (stats,) = run_cycles(config)
+        assert stats.failed == 0, stats.errors
+        yield {"config": config, "base": s.base, "hits": dict(s.hits),
+               "story": s.url("/news/story-1/"), "read": s.url("/read?p=2&a=1")}
+
+
+def test_an_http_only_site_is_linked_as_it_served_its_pages(http_site):
+    """articles.url is the link the site gave, utm_ tags removed and nothing else changed (http, the
+    trailing slash, the parameters' order); url_key is the canonical form, which says https."""
+    story, read, base = http_site["story"], http_site["read"], http_site["base"]
+    with Store(http_site["config"].database) as store:
+        rows = {tuple(r) for r in store.db.execute("SELECT url, url_key FROM articles")}
+        sightings = [tuple(r) for r in store.db.execute("SELECT feed, url, article_id FROM sightings")]
+    key = base.replace("http://", "https://")
+    assert rows == {(story, key + "/news/story-1"), (read, key + "/read?a=1&p=2")}
+    assert all(url.startswith("http://127.0.0.1") and "utm_" not in url for url, _key in rows)
+    # the page both feeds list (one with utm_ tags) is fetched once and stored once: the other feed's
+    # item is a sighting of it, under the key
+    assert http_site["hits"]["/news/story-1/"] == 1
+    assert len(sightings) == 1 and sightings[0][1] == key + "/news/story-1" and sightings[0][2]
+
+
+def test_the_digest_links_to_the_url_the_site_served(http_site):
+    from datetime import datetime, timedelta, timezone
+
+    from monitor.digest import collect, render
+
+    config = http_site["config"]
+    now = datetime.now(timezone.utc) + timedelta(minutes=1)
+    with Store(config.database) as store:
+        rows = store.digest_rows(now - timedelta(days=1), now)
+    built = collect(rows, list(load_rules(config.rules).rules), [], now - timedelta(days=1), now)
+    assert sorted(e.url for s in built.sections for e in s.entries) == sorted([http_site["story"], http_site["read"]])
+    message = render(built, sender="monitor@example.org", recipients=["desk@example.org"], now=now)
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert f"  {http_site['story']}\n" in text and f"  {http_site['read']}\n" in text
+    assert f'href="{http_site["story"]}"' in html and f'href="{http_site["read"].replace("&", "&amp;")}"' in html
+    assert "https://127.0.0.1" not in text + html and "utm_" not in text + html
+
+
+def test_datasette_and_the_atom_feed_link_to_the_url_the_site_served(http_site):
+    datasette_app = pytest.importorskip("datasette.app")
+    from monitor.serve import metadata
+
+    path = http_site["config"].database
+    ds = datasette_app.Datasette([str(path)], metadata=metadata(path.stem))
+    links = {http_site["story"], http_site["read"]}
+
+    def get(url):
+        response = asyncio.run(ds.client.get(f"/{path.stem}/{url}"))
+        assert response.status_code == 200, response.text
+        return response
+
+    assert {r["url"] for r in get("articles.json?_shape=array").json()} == links
+    assert {r["atom_link"] for r in get("rule_feed.json?rule=truce&_shape=array").json()} == links
+    assert {r["url"] for r in get("hits_today.json?_shape=array").json()} == links
+    pytest.importorskip("datasette_atom")
+    atom = get("rule_feed.atom?rule=truce").text
+    assert f'href="{http_site["story"]}"' in atom and f'href="{http_site["read"].replace("&", "&amp;")}"' in atom
+    assert "https://127.0.0.1" not in atom

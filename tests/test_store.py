@@ -99,3 +99,58 @@ def test_sqlite_errors_become_store_errors_and_a_lock_is_busy(message, busy):
     error = store_error("store: a.db", sqlite3.OperationalError(message))
     assert isinstance(error, StoreError) and isinstance(error, StoreBusy) is busy
     assert str(error) == f"store: a.db: {message}"
+
+
+def test_migration_moves_the_key_to_url_key_and_links_as_the_site_did(db_path):
+    """An archive of the schema before url_key (url was the canonical key, https for every site):
+    url_key gets the key and its UNIQUE index, url the stored feed link less its tracking tags (the
+    key stays where there is no http(s) link), and no row is lost."""
+    import sqlite_utils
+
+    from monitor.store import _m7_url_key
+
+    before = MIGRATIONS[: MIGRATIONS.index(_m7_url_key)]
+    old = sqlite_utils.Database(sqlite3.connect(db_path))
+    for migration in before:
+        migration(old)
+    old.execute(f"PRAGMA user_version = {len(before)}")
+    old.execute("INSERT INTO feeds (name, url) VALUES ('f', 'http://old.example/feed'), ('g', 'https://m.example/feed')")
+    rows = [  # (url as the old code stored it: the canonical key, link as the feed gave it)
+        ("https://old.example/news/1/?id=3", "http://old.example/news/1/?utm_source=rss&id=3&utm_medium=feed"),
+        ("https://n.example/2", None),  # no link kept: the key stays the link
+        (None, "tag:old.example,2026:3"),  # not an http(s) link: no key, nothing to link
+        ("https://site.example/articles/4", "https://Site.example/r/4?fbclid=x"),  # the page's canonical was the key
+    ]
+    for n, (url, link) in enumerate(rows, 1):
+        old.execute("INSERT INTO articles (url, link, guid, feed, title, text, fetched) VALUES (?, ?, ?, 'f', ?, ?, ?)",
+                    [url, link, f"g{n}", f"Title {n}", f"Перемир'я {n}", "2026-11-20T00:00:00Z"])
+    old.execute("INSERT INTO sightings (feed, guid, url, article_id, seen) VALUES ('g', 'x1', 'https://old.example/news/1/?id=3', 1, 'x')")
+    old.conn.commit()
+    old.close()
+
+    with Store(db_path) as s:
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        migrated = [tuple(r) for r in s.db.execute("SELECT id, guid, url, url_key, link FROM articles ORDER BY id")]
+        assert migrated == [
+            (1, "g1", "http://old.example/news/1/?id=3", "https://old.example/news/1/?id=3", rows[0][1]),
+            (2, "g2", "https://n.example/2", "https://n.example/2", None),
+            (3, "g3", None, None, "tag:old.example,2026:3"),
+            (4, "g4", "https://Site.example/r/4", "https://site.example/articles/4", rows[3][1]),
+        ]
+        indexes = {r[1]: r[2] for r in s.db.execute("PRAGMA index_list(articles)")}
+        assert indexes.get("articles_url_key") == 1 and "articles_url" not in indexes
+        s.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")  # raises if the index drifted
+        assert s.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'перемир*'").fetchone()[0] == 4
+        # the dedup look-ups read the key: of the articles, and of the sightings
+        assert s.known("f", [], ["https://old.example/news/1/?id=3", "https://site.example/articles/4",
+                                 "http://old.example/news/1/?id=3"])[1] == {"https://old.example/news/1/?id=3",
+                                                                            "https://site.example/articles/4"}
+        s.db.execute("UPDATE articles SET url_key = NULL WHERE id = 1")  # only the sighting knows it now
+        assert s.known("f", [], ["https://old.example/news/1/?id=3"])[1] == {"https://old.example/news/1/?id=3"}
+        s.db.execute("UPDATE articles SET url_key = 'https://old.example/news/1/?id=3' WHERE id = 1")
+        # a new article under an old key (another feed, its link with other tags) is a sighting, not a copy
+        again = article(9, feed="g", url="http://old.example/news/1/?id=3", link="http://old.example/news/1/?id=3&utm_source=tg",
+                        url_key="https://old.example/news/1/?id=3")
+        assert s.save_poll(PollResult(feed="g", status=200, articles=[again], next_poll="x"), NOW) == []
+        assert s.count("articles") == 4
+        assert s.db.execute("SELECT article_id FROM sightings WHERE feed = 'g' AND guid = 'g9'").fetchone()[0] == 1

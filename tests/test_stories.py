@@ -50,6 +50,24 @@ def test_url_groups_of_the_corpus_collapse():
             assert len({canonical_url(link) for link in group["links"]}) == 1, group["links"]
 
 
+@pytest.mark.parametrize("link, shown", [
+    ("http://Old.Example:8080/news/1/?utm_source=rss&id=3&utm_medium=feed", "http://Old.Example:8080/news/1/?id=3"),
+    ("https://x.example/a?p=2&a=1&fbclid=IwAR&gclid=x", "https://x.example/a?p=2&a=1"),
+    ("https://x.example/a?q=a%20b&empty=#xtor=RSS-3", "https://x.example/a?q=a%20b&empty="),
+    ("http://x.example/a/#section-2", "http://x.example/a/#section-2"),
+    ("  http://x.example/?utm_campaign=x  ", "http://x.example/"),
+    ("tag:x.example,2026:1", None), ("javascript:alert(1)", None), ("", None), (None, None),
+])
+def test_strip_tracking_keeps_the_link_as_served(link, shown):
+    """The link shown (articles.url): tracking parameters gone, scheme, host case, port, slash and
+    parameter order as served; its canonical form is the link's own (the key stays the same)."""
+    from monitor.dedup import strip_tracking
+
+    assert strip_tracking(link) == shown
+    if shown:
+        assert canonical_url(shown) == canonical_url(link)
+
+
 def test_text_hash_ignores_spacing_case_and_punctuation():
     assert text_hash("Kyiv, 25 Nov — Drones  attacked\nthe city.") == text_hash("kyiv 25 nov drones attacked the city")
     assert text_hash("") is None
@@ -152,7 +170,7 @@ def test_the_pages_canonical_url_names_the_article(tmp_path):
         with Store(config.database) as store, Workers(1) as workers:
             monitor = Monitor(config, store, load_rules(config.rules), workers)
             asyncio.run(monitor.run_once())
-            urls = [r[0] for r in store.db.execute("SELECT url FROM articles")]
+            urls = [tuple(r) for r in store.db.execute("SELECT url, url_key FROM articles")]
             sightings = [tuple(r) for r in store.db.execute("SELECT feed, guid, article_id FROM sightings")]
             # The feeds change (a new item elsewhere), so they are parsed again: the redirect links
             # already seen are not fetched again.
@@ -161,6 +179,7 @@ def test_the_pages_canonical_url_names_the_article(tmp_path):
                 body = server.files[f"/f{n}.rss"][0].replace(b"</channel>", b"<item><title>x</title><guid>new</guid></item></channel>")
                 server.add(f"/f{n}.rss", body)
             asyncio.run(monitor.run_once())
-    assert urls == [server.url("/news/real-article").replace("http://", "https://")]
+    # the page's own URL as it gives it is the link; its canonical form (https) the key
+    assert urls == [(server.url("/news/real-article"), server.url("/news/real-article").replace("http://", "https://"))]
     assert len(sightings) == 1 and sightings[0][2] == 1  # the other feed's item points at the stored article
     assert (server.hits["/r1"], server.hits["/r2"]) == (1, 1)
