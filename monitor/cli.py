@@ -585,7 +585,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     import os
     import tempfile
 
-    from .serve import metadata
+    from .serve import command, metadata
 
     with _fatal_errors():
         config = _load(ctx)
@@ -598,11 +598,9 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     meta = tempfile.NamedTemporaryFile("w", suffix=".json", prefix="monitor-datasette-", delete=False)
     with meta:
         json.dump(metadata(config.database.stem), meta, ensure_ascii=False)
-    os.execvp(sys.executable, [
-        sys.executable, "-m", "datasette", "serve", str(config.database), "--metadata", meta.name,
-        "--host", host, "--port", str(port), "--setting", "sql_time_limit_ms", "3000",
-        "--setting", "facet_time_limit_ms", "500",
-    ])
+    # Datasette under our launcher (monitor.serve): SQLite's limits on its connections, a lane for
+    # ad-hoc SQL, writes refused; `python -m datasette` would load none of them.
+    os.execvp(sys.executable, command(config.database, meta.name, host, port))
 
 
 def _archive_store(config):
@@ -624,12 +622,17 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         config = _load(ctx)
         with _archive_store(config) as store:
             s = store.stats()
+            s["writable"] = store.writable()
+            s["free_bytes"] = store.free_bytes()
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
     share = s["free_pages"] / s["pages"] if s["pages"] else 0.0
     last_prune = s["last_prune"] and f"{s['last_prune']} ({s['last_prune_articles']:,} articles deleted)"
     rows = [
+        ("archive", "writable" if s["writable"] else "FULL: no new page can be written; free space on its disk, "
+                                                      "or raise its quota"),
+        ("free disk space", _bytes(s["free_bytes"])),
         ("database file", _bytes(s["file_bytes"])),
         ("write-ahead log", _bytes(s["wal_bytes"])),
         ("free pages", f"{s['free_pages']:,} of {s['pages']:,} ({share:.0%})"),

@@ -30,7 +30,8 @@ from . import rules as rules_stage
 from .config import Config, FeedConfig
 from .dedup import canonical_url, fingerprint, strip_tracking
 from .index import tokenize
-from .errors import ConfigError, ExtractError, FeedError, FetchError, ParseError, RuleError, StoreBusy, StoreError
+from .errors import (ConfigError, ExtractError, FeedError, FetchError, ParseError, RuleError, StoreBusy, StoreError,
+                     StoreFull, StoreUnavailable)
 from .fetch import CRAWL_ACCEPT, FEED_ACCEPT, PAGE_ACCEPT, Fetcher, Robots, is_public_address, max_age_seconds
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
 from .places import Gazetteer, load_gazetteer
@@ -112,6 +113,7 @@ class Monitor:
         # This cycle's page fetches by canonical URL: a page two feeds list (once with utm_ tags) is
         # fetched once, the second feed awaits the first's fetch. Emptied when the cycle ends.
         self._pages: dict[str, asyncio.Task] = {}
+        self.full: Exception | None = None  # the archive refused to grow (StoreFull): polling waits
         self.last_cycle: CycleStats | None = None
         self._reload_wanted = False
         self._wake = asyncio.Event()  # set to end the wait between ticks: stop or reload
@@ -186,7 +188,7 @@ class Monitor:
         try:
             self.store.save_poll(result, self.clock())
             return result
-        except StoreBusy:
+        except StoreUnavailable:
             raise
         except StoreError as exc:
             if result.error is not None:
@@ -203,7 +205,7 @@ class Monitor:
             return await self._poll(fetcher, feed, state)
         except FeedError as exc:
             return self._failure(feed, state.error_count, exc)
-        except StoreBusy:  # the archive's, not the feed's: the tick is skipped
+        except StoreUnavailable:  # the archive's, not the feed's: the tick is skipped
             raise
         except Exception as exc:  # a bug or a library surprise must not stop the other feeds
             log.exception("feed failed unexpectedly", extra={"feed": feed.name, "url": feed.url})
@@ -398,7 +400,7 @@ class Monitor:
             built = await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for item in batch))
             try:
                 result.stored += len(self.store.save_articles(list(built), self.clock()))
-            except StoreBusy:
+            except StoreUnavailable:
                 raise
             except StoreError as exc:
                 raise FeedError(feed.name, f"batch not stored: {exc}") from None
@@ -572,6 +574,8 @@ class Monitor:
                     except StoreBusy as exc:
                         # another writer (a rematch, a sqlite shell) held the lock: try at the next tick
                         log.warning("tick skipped: the database is locked", extra={"error": str(exc)})
+                    except StoreFull as exc:
+                        self._archive_full(exc)
                     notifier.send(status=self.status())
                 scheduler.run_pending()
                 if jobs or self._reload_wanted:
@@ -630,6 +634,9 @@ class Monitor:
                      f"at {self.clock().strftime('%H:%M')} UTC"]
         if not len(self.rules):
             parts.insert(0, f"NO RULES in {self.config.rules}: nothing is matched")
+        if self.full is not None:
+            parts.insert(0, f"ARCHIVE FULL: {self.config.database}, {self.store.free_bytes() / 2**20:,.0f} MiB free; "
+                            "not polling until a write succeeds")
         slot = self._digest_slot(self.clock())
         if slot is not None:
             upcoming = (slot + timedelta(days=1)).astimezone(ZoneInfo(self.config.digest.timezone))
@@ -700,17 +707,36 @@ class Monitor:
         return outcome.sent
 
     async def poll_due(self) -> CycleStats:
+        if self.full is not None:
+            # Nothing is fetched that could not be stored: each tick tries a write, and polling
+            # resumes on its own once one succeeds (space freed, the quota raised).
+            if not self.store.writable():
+                self._archive_full(self.full)
+                return CycleStats()
+            log.info("archive writable again: polling resumes", extra={"database": str(self.config.database)})
+            self.full = None
         if not self._synced:  # once per config: the tables do not change between ticks
             self.sync()
         # Feeds due before the next tick's midpoint go now: a poll lands a little after its tick,
         # so `next_poll` (poll time + interval) would otherwise just miss the tick it was meant
         # for, and every interval would grow by a whole tick (60 s polled every 120 s).
         due = set(self.store.due(self.clock() + timedelta(seconds=TICK_SECONDS / 2)))
-        stats = await self.cycle(feed for feed in self.config.feeds if feed.name in due)
+        try:
+            stats = await self.cycle(feed for feed in self.config.feeds if feed.name in due)
+        except StoreFull as exc:  # the feeds are not to blame: none is marked failed, all stay due
+            self._archive_full(exc)
+            return CycleStats()
         self.maintain()
         self.send_alerts()
         await self.digest_if_due()
         return stats
+
+    def _archive_full(self, error: Exception) -> None:
+        """One error a tick while the archive cannot grow, naming the database and the free space."""
+        self.full = error
+        free = self.store.free_bytes()
+        log.error("archive full: not polling until a write succeeds",
+                  extra={"database": str(self.config.database), "free_mib": round(free / 2**20, 1), "error": str(error)})
 
     def send_alerts(self) -> int:
         """Mail the new hits of `alert: immediate` rules, batched per cycle; a refusal is retried

@@ -4,7 +4,9 @@
      ├── ConfigError              feeds.yaml is unusable: names file, line and key
      ├── RuleError                a rule file is unusable: names file, line and column
      ├── StoreError               the database is unusable (corrupt, too new, a write refused)
-     │    └── StoreBusy           another writer held the lock past the busy timeout: try later
+     │    └── StoreUnavailable    the archive cannot take writes now; not a feed's fault: try later
+     │         ├── StoreBusy      another writer held the lock past the busy timeout
+     │         └── StoreFull      the disk (or max_page_count) is full: SQLITE_FULL, ENOSPC
      ├── DigestError              a mail (digest, alert) was not accepted by the SMTP server: try later
      └── FeedError                one feed failed at one stage; the others go on
           ├── FetchError          network, HTTP status, limits, refused address
@@ -50,13 +52,23 @@ class StoreError(MonitorError):
     pass
 
 
-class StoreBusy(StoreError):
+class StoreUnavailable(StoreError):
+    pass
+
+
+class StoreBusy(StoreUnavailable):
+    pass
+
+
+class StoreFull(StoreUnavailable):
     pass
 
 
 def store_error(message: str, exc: Exception) -> StoreError:
     """sqlite3's error as ours: "database is locked" (or busy) is a StoreBusy, the rest StoreError."""
     text = str(exc)
+    if "full" in text or "No space left" in text:  # SQLITE_FULL: "database or disk is full"
+        return StoreFull(f"{message}: {text}")
     kind = StoreBusy if ("locked" in text or "busy" in text) else StoreError
     return kind(f"{message}: {text}")
 

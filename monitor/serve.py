@@ -4,11 +4,26 @@
 descriptions of every table and column, full-text search on articles, facets (rule, place, feed,
 language, day), labels (place codes show their names) and the canned queries below. Datasette
 reads while the daemon writes (WAL); it has no write permission, so it refuses writes.
+
+It runs as `python -m monitor.serve serve …` (`command()`): Datasette with the limits at the end of
+this module. SQLite's own limits on every connection (no value over 16 MiB, no result over 8 MiB),
+a printf that cannot loop for seconds in one step, at most `ADHOC_SLOTS` ad-hoc SQL queries at once
+(429 past them: the canned queries and table pages keep the other threads), an ad-hoc answer by the
+time limit plus `ADHOC_GRACE` even when SQLite cannot stop a step, a failed query's cursor closed in
+its own thread, and 405 for every method but GET and HEAD.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import json
+import math
+import re
+import sqlite3
+import sys
+import weakref
+from typing import Any, Iterator
 
 TABLES: dict[str, dict[str, Any]] = {
     "articles": {
@@ -16,7 +31,9 @@ TABLES: dict[str, dict[str, Any]] = {
         "fts_table": "articles_fts", "fts_pk": "id", "label_column": "title", "sort_desc": "fetched",
         "facets": ["feed", "lang", "text_source", {"date": "fetched"}],
         "columns": {
-            "url": "Canonical URL: tracking parameters, fragment and trailing slash removed; the identity of the article.",
+            "url": "The article's link, as the site gave it (scheme and all) less its tracking parameters: the one to follow.",
+            "url_key": "Canonical URL (https, tracking parameters, fragment and trailing slash removed): the identity "
+                       "of the article, unique, for finding copies; not an address to follow.",
             "link": "The URL as the feed gave it.", "guid": "The feed item's GUID (or its link).",
             "feed": "The feed (feeds.name) it came from first.", "title": "Title, from the feed or the page.",
             "text": "Clean text of the page, or the feed's own text when the page could not be used.",
@@ -72,7 +89,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "sightings": {
         "description": "Feed items that turned out to be an article already stored (\"also in\").",
         "facets": ["feed"],
-        "columns": {"feed": "The feed whose item it was.", "guid": "The item's GUID.", "url": "Its canonical link.",
+        "columns": {"feed": "The feed whose item it was.", "guid": "The item's GUID.", "url": "The canonical URL of its link (a key, as articles.url_key).",
                     "article_id": "The article it is a copy of.", "seen": "When (UTC)."},
     },
     "story_bands": {
@@ -102,10 +119,8 @@ TABLES: dict[str, dict[str, Any]] = {
     },
 }
 
-# The canonical URL says https for every site (it is an identity); link to the scheme the feed used.
-_URL = "CASE WHEN a.link LIKE 'http://%' AND a.url LIKE 'https://%' THEN 'http://' || substr(a.url, 9) ELSE a.url END"
 _HITS = (
-    f"SELECT m.rule, a.title, {_URL} AS url, a.feed, a.lang, m.matched, m.snippet, "
+    "SELECT m.rule, a.title, a.url, a.feed, a.lang, m.matched, m.snippet, "
     "(SELECT group_concat(p.place, ' ') FROM article_places p WHERE p.article_id = a.id) AS places "
     "FROM matches m JOIN articles a ON a.id = m.article_id"
 )
@@ -147,8 +162,8 @@ QUERIES: dict[str, dict[str, Any]] = {
     },
     "rule_feed": {
         "title": "A rule's hits as an Atom feed (subscribe to /archive/rule_feed.atom?rule=…)",
-        "sql": f"SELECT 'monitor:' || m.rule || ':' || a.id AS atom_id, a.title AS atom_title, "
-               f"m.matched AS atom_updated, {_URL} AS atom_link, m.snippet AS atom_content, a.feed AS atom_author_name "
+        "sql": "SELECT 'monitor:' || m.rule || ':' || a.id AS atom_id, a.title AS atom_title, "
+               "m.matched AS atom_updated, a.url AS atom_link, m.snippet AS atom_content, a.feed AS atom_author_name "
                "FROM matches m JOIN articles a ON a.id = m.article_id WHERE m.rule = :rule ORDER BY m.matched DESC LIMIT 100",
     },
     "search": {
@@ -169,3 +184,262 @@ def metadata(database: str) -> dict[str, Any]:
                        "queries: today's hits, hits in a place, a rule's volume, feed health.",
         "databases": {database: {"tables": TABLES, "queries": QUERIES}},
     }
+
+
+# --- Limits ------------------------------------------------------------------------------------
+# Datasette cuts a query at sql_time_limit_ms with SQLite's progress handler, which SQLite calls
+# between virtual-machine steps. One step can be huge: zeroblob(200000000) allocated 5.9 GB on its
+# way to the page, printf('%.*c', 2000000000, 'x') loops for 15 s inside one step. The limits below
+# bound what one step can build, and what one query can hand to Datasette to render.
+
+TIME_LIMIT_MS = 3000
+VALUE_LIMIT = 16 * 2**20  # SQLITE_LIMIT_LENGTH: the longest string, blob or row SQLite builds or reads
+RESULT_LIMIT = 8 * 2**20  # characters and bytes of text and blobs one query may return
+PATTERN_LIMIT = 1000  # SQLITE_LIMIT_LIKE_PATTERN_LENGTH (default 50,000): GLOB '*[…]' costs text × pattern
+SQL_THREADS = 5  # Datasette's num_sql_threads; ad-hoc SQL may hold at most ADHOC_SLOTS of them
+ADHOC_SLOTS = 2
+ADHOC_GRACE = 3.0  # seconds past the time limit before an ad-hoc query is answered without its result
+SETTINGS: dict[str, int] = {"sql_time_limit_ms": TIME_LIMIT_MS, "facet_time_limit_ms": 500,
+                            "num_sql_threads": SQL_THREADS}
+ADHOC_PARAMETERS = ("sql", "_where")  # the query string parameters that carry SQL of the reader's
+
+
+def command(database: Any, metadata_path: Any, host: str, port: int) -> list[str]:
+    """The command line that serves `database` with the metadata in `metadata_path` (what `monitor serve` execs)."""
+    argv = [sys.executable, "-m", "monitor.serve", "serve", str(database), "--metadata", str(metadata_path),
+            "--host", host, "--port", str(port)]
+    for name, value in SETTINGS.items():
+        argv += ["--setting", name, str(value)]
+    return argv
+
+
+def limit_connection(conn: sqlite3.Connection) -> None:
+    """SQLite's limits, a printf that checks its widths and a row factory that counts the result, on `conn`."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, PATTERN_LIMIT)
+    printf = _Printf()
+    conn.create_function("printf", -1, printf, deterministic=True)
+    conn.create_function("format", -1, printf, deterministic=True)
+    conn.row_factory = _ResultLimit(RESULT_LIMIT)
+
+
+class _Printf:
+    """SQLite's printf, but a width or precision over VALUE_LIMIT with %c fails at once ("string or blob too big").
+
+    SQLite refuses every other oversized conversion before it allocates, but %c repeats its character
+    `precision` times in a loop that never reaches the progress handler, and returns NULL at the end.
+    With a %c in the format, any number over the limit among the arguments is taken for its width.
+    The formatting itself is SQLite's, on a private in-memory connection with the same length limit.
+    """
+
+    _SPEC = re.compile(r"%[-+ #!0,.*0-9]*l{0,2}(.)", re.S)
+    _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+    def __init__(self) -> None:
+        self._sqlite = sqlite3.connect(":memory:", check_same_thread=False)
+        self._sqlite.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
+        self._sqlite.text_factory = lambda b: str(b, "utf-8", "replace")
+
+    def __call__(self, *args: Any) -> Any:
+        fmt = args[0] if args else None
+        if isinstance(fmt, bytes):
+            fmt = str(fmt, "utf-8", "replace")
+        if isinstance(fmt, str):
+            specs = list(self._SPEC.finditer(fmt))
+            if any(m.group(1) == "c" for m in specs):
+                widths = [int(d) for m in specs for d in re.findall(r"\d+", m.group(0))]
+                widths += [n for value in args[1:] for n in self._integers(value)]
+                if any(abs(n) > VALUE_LIMIT for n in widths):
+                    raise OverflowError("printf: width or precision over the length limit")  # SQLITE_TOOBIG
+        try:
+            return self._sqlite.execute(f"SELECT printf({', '.join('?' * len(args))})", args).fetchone()[0]
+        except sqlite3.DataError as exc:
+            raise OverflowError(str(exc)) from None
+
+    @classmethod
+    def _integers(cls, value: Any) -> list[int]:
+        """The integers SQLite may take `value` for as a width (its int64, then that cut to a C int)."""
+        if isinstance(value, bytes):
+            value = str(value, "utf-8", "replace")
+        if isinstance(value, str):
+            m = cls._NUMBER.match(value)
+            value = float(m.group(0)) if m else 0
+        if isinstance(value, float):
+            value = 2**63 - 1 if math.isnan(value) else int(max(min(value, 2.0**63 - 1), -(2.0**63)))
+        if not isinstance(value, int):
+            return []
+        return [value, (value + 2**31) % 2**32 - 2**31]
+
+
+class _ResultLimit:
+    """Row factory (sqlite3.Row) that fails a query once its rows hold more than `limit` characters and bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._sizes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __call__(self, cursor: sqlite3.Cursor, row: tuple) -> sqlite3.Row:
+        size = sum(len(v) for v in row if isinstance(v, (str, bytes)))
+        if size:
+            seen = self._sizes.get(cursor)
+            if seen is None or seen[0] is not cursor.description:  # a new statement on this cursor
+                seen = self._sizes[cursor] = [cursor.description, 0]
+            seen[1] += size
+            if seen[1] > self.limit:
+                raise sqlite3.OperationalError(
+                    f"result too big: its text and blobs pass {self.limit // 2**20} MiB; "
+                    "ask for fewer rows or columns, or parts of long values with substr()")
+        return sqlite3.Row(cursor, row)
+
+
+def _closing_cursors(timelimit: Any) -> Any:
+    """Datasette's time limit around a query, and the cursor of a query that failed closed at once, in its thread.
+
+    The failure's traceback holds the cursor, and Datasette keeps the error in a frame of that very
+    traceback: a cycle, which the garbage collector broke later in whatever thread it ran. In the
+    event loop's, finalizing the cursor waited for its connection's mutex, while that connection
+    ran its thread's next query: every page stood still until a heavy query ended.
+    """
+
+    @contextlib.contextmanager
+    def limit(conn: sqlite3.Connection, ms: float) -> Iterator[None]:
+        with timelimit(conn, ms):
+            try:
+                yield
+            except BaseException as exc:
+                tb = exc.__traceback__
+                while tb is not None:
+                    for value in list(tb.tb_frame.f_locals.values()):
+                        if isinstance(value, sqlite3.Cursor) and value.connection is conn:
+                            with contextlib.suppress(sqlite3.Error):
+                                value.close()
+                    tb = tb.tb_next
+                raise
+
+    return limit
+
+
+class _Lane:
+    """At most `slots` ad-hoc queries at once; a slot is free only once its query's thread is."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots, self.busy = slots, 0
+
+    def release(self, task: asyncio.Future) -> None:
+        self.busy -= 1
+        if not task.cancelled():
+            task.exception()  # retrieved: an answer cut by the grace time may fail later, unseen
+
+
+def _adhoc(scope: dict) -> bool:
+    from urllib.parse import parse_qs
+
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return any(name in query for name in ADHOC_PARAMETERS)
+
+
+async def _answer(scope: dict, send: Any, status: int, message: str, headers: list | None = None) -> None:
+    if scope.get("path", "").endswith(".json"):
+        body, kind = json.dumps({"ok": False, "error": message, "status": status}), b"application/json; charset=utf-8"
+    else:
+        body, kind = message + "\n", b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", kind), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+def limit_requests(app: Any, time_limit: float, slots: int = ADHOC_SLOTS, grace: float = ADHOC_GRACE) -> Any:
+    """ASGI: 405 for every method but GET and HEAD; ad-hoc SQL in `slots` at most, answered by time_limit + grace."""
+    lane = _Lane(slots)
+    retry = str(max(1, math.ceil(time_limit)))
+
+    async def limited(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        if scope["method"] not in ("GET", "HEAD"):
+            return await _answer(scope, send, 405, f"{scope['method']} is not allowed: the archive is read-only here",
+                                 [(b"allow", b"GET, HEAD")])
+        if not _adhoc(scope):
+            return await app(scope, receive, send)
+        if lane.busy >= lane.slots:
+            return await _answer(scope, send, 429, f"{lane.slots} ad-hoc SQL queries are running already, "
+                                 "which is as many as run at once; try again in a few seconds",
+                                 [(b"retry-after", retry.encode())])
+        state = {"started": False, "answered": False}
+
+        async def guarded(message: dict) -> None:
+            if state["answered"]:
+                return  # answered at the grace time: the late result goes nowhere
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        lane.busy += 1
+        task = asyncio.ensure_future(app(scope, receive, guarded))
+        task.add_done_callback(lane.release)
+        await asyncio.wait({task}, timeout=time_limit + grace)
+        if not task.done() and not state["started"]:
+            state["answered"] = True  # SQLite is inside one long step: the query's slot stays taken until it ends
+            return await _answer(scope, send, 400, f"SQL query took too long: the time limit is "
+                                 f"{time_limit * 1000:.0f} ms and SQLite could not stop it in time; it holds one "
+                                 f"of the {lane.slots} ad-hoc slots until it ends")
+        return await task
+
+    return limited
+
+
+def register() -> None:
+    """Install the limits in this process's Datasette (once); `main()` does it before Datasette starts."""
+    import datasette.database
+    import datasette.handle_exception
+    from datasette import hookimpl
+    from datasette.plugins import pm
+
+    if pm.has_plugin("monitor.serve"):
+        return
+
+    class Limits:  # a plugin as Datasette lists them: an object with hooks and a __name__
+        @staticmethod
+        @hookimpl
+        def prepare_connection(conn: sqlite3.Connection) -> None:
+            limit_connection(conn)
+
+        @staticmethod
+        @hookimpl
+        def asgi_wrapper(datasette: Any) -> Any:
+            time_limit = datasette.setting("sql_time_limit_ms") / 1000
+            return lambda app: limit_requests(app, time_limit)
+
+        @staticmethod
+        @hookimpl
+        def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+            # A value past the length limit in a table page's SQL (?_where=) is the reader's error, as it is
+            # on a query page, where Datasette shows it with 400; elsewhere it would be a 500.
+            if isinstance(exception, sqlite3.DataError):
+                from datasette.handle_exception import handle_exception as default
+                from datasette.views.base import DatasetteError
+
+                return default(datasette, request, DatasetteError(str(exception), title="Too big", status=400))
+            return None
+
+    Limits.__name__ = "monitor.serve"
+    pm.register(Limits, name="monitor.serve")
+    datasette.database.sqlite_timelimit = _closing_cursors(datasette.database.sqlite_timelimit)
+    # Datasette's default error page prints the exception with rich when rich is installed (monitor
+    # needs it), which raises for a 404 that is not an exception being handled: every path no view
+    # matches (/archive/articles/-/insert) answered 500. Without rich it prints a plain traceback.
+    datasette.handle_exception.rich = None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m monitor.serve serve …`: the datasette command, with the limits."""
+    from datasette.cli import cli
+
+    register()
+    cli.main(args=argv, prog_name="datasette")
+
+
+if __name__ == "__main__":
+    from monitor.serve import main as _main  # the plugin is monitor.serve's, not a copy in __main__
+
+    _main()

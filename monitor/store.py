@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import re
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ import sqlite_utils
 
 from . import dedup
 from .config import ArchiveConfig, FeedConfig
-from .errors import StoreBusy, StoreError, store_error
+from .errors import StoreBusy, StoreError, StoreFull, store_error
 from .model import Article, FeedState, PollResult
 from .text import folded_variants
 
@@ -264,6 +265,10 @@ def _m7_url_key(db: sqlite_utils.Database) -> None:
     )
 
 
+# Below this much free space on the archive's filesystem it counts as full: SQLite needs room for
+# the WAL and its temporary files before any write.
+MIN_FREE_BYTES = 4 * 2**20
+
 MIGRATIONS = [_m1_initial, _m2_jobs, _m3_stories, _m4_digests, _m5_schedule, _m6_maintenance, _m7_url_key]
 
 # An article retention may delete: fetched before :cutoff, no rule matched it, and no article of its
@@ -339,10 +344,37 @@ class Store:
         """After a cycle: drop LSH band keys older than the story window (no copy looks that far
         back, so the index stays the window's size), then fold the WAL back into the database file;
         PASSIVE never waits on readers (Datasette)."""
-        if now is not None:
-            with self.db.atomic():
-                self.db.execute("DELETE FROM story_bands WHERE seen < ?", [iso(now - timedelta(seconds=self.story_window))])
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        try:
+            if now is not None:
+                with self.db.atomic():
+                    self.db.execute("DELETE FROM story_bands WHERE seen < ?", [iso(now - timedelta(seconds=self.story_window))])
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            raise store_error("store: checkpoint", exc) from None
+
+    def writable(self) -> bool:
+        """Whether the archive can take new pages now: the disk has room for a few MiB and SQLite
+        can allocate pages (max_page_count, a quota), tried in a transaction rolled back."""
+        if shutil.disk_usage(self.path.parent).free < MIN_FREE_BYTES:
+            return False
+        conn = self.db.conn
+        try:
+            conn.execute("SAVEPOINT probe")
+            try:
+                conn.execute("CREATE TABLE probe_write (b BLOB)")
+                conn.execute("INSERT INTO probe_write VALUES (zeroblob(?))", [4 * self.db.execute("PRAGMA page_size").fetchone()[0]])
+            finally:
+                conn.execute("ROLLBACK TO probe")
+                conn.execute("RELEASE probe")
+        except sqlite3.Error as exc:
+            error = store_error("store: probe", exc)
+            if isinstance(error, StoreFull):
+                return False
+            raise error from None
+        return True
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.path.parent).free
 
     # -------------------------------------------------------------------------------- retention
 
