@@ -24,11 +24,10 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import yaml
 from lxml import etree
-from lxml import html as lxml_html
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
