@@ -31,7 +31,34 @@ def publish(s: Loopback, count: int) -> None:
     s.add("/a.rss", f'<?xml version="1.0"?><rss version="2.0"><channel><title>A</title>{items}</channel></rss>'.encode())
 
 
-def test_a_full_archive_pauses_polling_and_resumes_by_itself(tmp_path, caplog):
+class Records(logging.Handler):
+    """The monitor logger's records, whatever an earlier test did to its propagation."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def clear(self) -> None:
+        self.records.clear()
+
+
+def test_a_full_archive_pauses_polling_and_resumes_by_itself(tmp_path):
+    logger = logging.getLogger("monitor")
+    records = Records()
+    logger.addHandler(records)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        _full_archive(tmp_path, records)
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
+
+
+def _full_archive(tmp_path, records):
     with Loopback() as s:
         publish(s, 3)
         config = config_mod.load(write_config(tmp_path, [{"url": s.url("/a.rss"), "name": "a"}]))
@@ -54,28 +81,25 @@ def test_a_full_archive_pauses_polling_and_resumes_by_itself(tmp_path, caplog):
                 except sqlite3.OperationalError as exc:
                     assert "full" in str(exc)
 
-            with caplog.at_level(logging.INFO, logger="monitor"):
-                asyncio.run(monitor.poll_due())  # the cycle meets SQLITE_FULL
+            asyncio.run(monitor.poll_due())  # the cycle meets SQLITE_FULL
             assert store.count("articles") == 3
             assert store.db.execute("SELECT error_count, last_error FROM feeds").fetchone() == (0, None)
-            full = [r for r in caplog.records if r.getMessage().startswith("archive full")]
+            full = [r for r in records.records if r.getMessage().startswith("archive full")]
             assert full and full[-1].database == str(config.database) and full[-1].free_mib > 0
             assert monitor.status().startswith(f"ARCHIVE FULL: {config.database}")
 
             # while full, nothing is fetched: not the feed, not its pages
             hits = sum(s.hits.values())
-            caplog.clear()
-            with caplog.at_level(logging.INFO, logger="monitor"):
-                again = asyncio.run(monitor.poll_due())
+            records.clear()
+            again = asyncio.run(monitor.poll_due())
             assert again.feeds == 0 and sum(s.hits.values()) == hits
-            assert sum(r.getMessage().startswith("archive full") for r in caplog.records) == 1  # one a tick
+            assert sum(r.getMessage().startswith("archive full") for r in records.records) == 1  # one a tick
 
             # room again: the next tick polls and stores the rest, once
             store.db.execute("PRAGMA max_page_count = 1073741823")
-            caplog.clear()
-            with caplog.at_level(logging.INFO, logger="monitor"):
-                resumed = asyncio.run(monitor.poll_due())
-            assert any(r.getMessage().startswith("archive writable again") for r in caplog.records)
+            records.clear()
+            resumed = asyncio.run(monitor.poll_due())
+            assert any(r.getMessage().startswith("archive writable again") for r in records.records)
             assert resumed.articles == 3 and store.count("articles") == 6
             assert len({r[0] for r in store.db.execute("SELECT url_key FROM articles")}) == 6
             assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
