@@ -78,6 +78,7 @@ The script must be run as a program (the workers use the spawn start method).
 from __future__ import annotations
 
 import argparse
+import atexit
 import functools
 import asyncio
 import dataclasses
@@ -384,6 +385,7 @@ def run_monitor(args, urls: list[str], work: Path, server_pids) -> tuple[list[di
     workers = Workers(fetch.extract_workers, memory_limit=fetch.extract_memory, tasks_per_worker=fetch.worker_tasks)
     with Store(database) as store, workers:
         monitor = Monitor(config, store, load_rules(config.rules), workers)
+        atexit.register(monitor.close)
 
         def worker_pids():
             executor = workers._executor

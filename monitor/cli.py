@@ -121,8 +121,8 @@ def run(ctx: click.Context, once: bool) -> None:
     with _fatal_errors():
         config = _load(ctx)
         rules = load_rules(config.rules)
-        with Store(config.database, story_window=config.story_window) as store, _workers(config) as workers:
-            monitor = Monitor(config, store, rules, workers)
+        with (Store(config.database, story_window=config.story_window) as store, _workers(config) as workers,
+              Monitor(config, store, rules, workers) as monitor):
             if once:
                 stats = _run_once_watched(monitor, len(config.feeds))
                 click.echo(

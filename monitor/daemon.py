@@ -1,6 +1,8 @@
 """daemon: the cycle (poll → parse → new items → pages → extract → match → store) and the service loop.
 
 This is where the clock, the network (through fetch), the workers and the disk (through store) meet.
+The loop reads the archive on a connection of its own and writes it only through `writer` threads,
+so another process holding the write lock delays storing, never the polling or the watchdog.
 A feed's failure, whatever it is, is recorded on that feed and the cycle goes on with the others.
 On SIGTERM or SIGINT no new feed is started; the feeds in flight finish and are stored; exit 0.
 """
@@ -38,6 +40,8 @@ from .places import Gazetteer, load_gazetteer
 from .rules import RuleSet
 from .store import Store, iso
 from .systemd import EarlySignals, Notifier
+from . import writer as writer_mod
+from .writer import Writer
 from .workers import TaskFailed, Workers
 
 log = logging.getLogger("monitor")
@@ -95,7 +99,14 @@ class Monitor:
     def __init__(self, config: Config, store: Store, rules: RuleSet, workers: Workers,
                  clock: Callable[[], datetime] = utcnow, gazetteer: Gazetteer | None = None):
         self.config = config
-        self.store = store
+        # Writes go to `archive` (the store given, on its own thread); the digest and alerts to
+        # `mail` (its own connection and thread, so a slow mail server never holds up storing);
+        # reads to `store`, the loop's connection: in WAL mode a reader never waits on a writer.
+        self.archive = Writer(store)
+        self.mail = Writer(Store(store.path, story_window=store.story_window), name="archive-mail", retry=False)
+        self.store = Store(store.path, story_window=store.story_window, busy_ms=writer_mod.BUSY_MS)
+        self.background_mail = False  # serve() mails in a task of its own; one call (a test) awaits it
+        self._mailing: asyncio.Task | None = None
         self.rules = rules
         self.gazetteer = gazetteer or load_gazetteer()
         self.workers = workers
@@ -133,7 +144,7 @@ class Monitor:
                     if self.stopping.is_set():
                         return
                     result = await self._poll_safely(fetcher, feed)
-                    result = self._save(feed, result)
+                    result = await self._save(feed, result)
                     if progress is not None:
                         progress(result)
                     stats.articles += result.new_articles
@@ -152,7 +163,7 @@ class Monitor:
                 for fetch in self._pages.values():  # those only a cancelled feed awaited
                     fetch.cancel()
                 self._pages.clear()
-        self.store.checkpoint(self.clock())
+        await self.archive.run(Store.checkpoint, self.clock())
         stats.seconds = time.perf_counter() - started
         log.info(
             "cycle done",
@@ -182,11 +193,11 @@ class Monitor:
             if isinstance(outcome, Exception):  # a StoreBusy: the tick is skipped
                 raise outcome
 
-    def _save(self, feed: FeedConfig, result: PollResult) -> PollResult:
+    async def _save(self, feed: FeedConfig, result: PollResult) -> PollResult:
         """Store a poll. If its batch cannot be written (something in it the database refuses), the
         feed's failure is written instead, so the cycle goes on and the feed is not retried hot."""
         try:
-            self.store.save_poll(result, self.clock())
+            await self.archive.run(Store.save_poll, result, self.clock())
             return result
         except StoreUnavailable:
             raise
@@ -196,7 +207,7 @@ class Monitor:
             log.exception("feed batch not stored", extra={"feed": feed.name})
             failure = self._failure(feed, self.store.feed_state(feed.name).error_count,
                                     FeedError(feed.name, f"batch not stored: {exc}"))
-            self.store.save_poll(failure, self.clock())
+            await self.archive.run(Store.save_poll, failure, self.clock())
             return failure
 
     async def _poll_safely(self, fetcher: Fetcher, feed: FeedConfig) -> PollResult:
@@ -399,7 +410,7 @@ class Monitor:
             batch = items[start:start + ARTICLE_BATCH]
             built = await asyncio.gather(*(self._article(fetcher, feed, item, allow_private) for item in batch))
             try:
-                result.stored += len(self.store.save_articles(list(built), self.clock()))
+                result.stored += len(await self.archive.run(Store.save_articles, list(built), self.clock()))
             except StoreUnavailable:
                 raise
             except StoreError as exc:
@@ -533,6 +544,7 @@ class Monitor:
         runs, STOPPING=1 on the way out. SIGHUP reloads the config and rules between ticks; what
         `early` caught while starting is acted on now (a stop at once, a reload once ready)."""
         notifier = self.notifier = notifier or Notifier({})
+        self.background_mail = True
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
@@ -542,16 +554,13 @@ class Monitor:
             self.stop()
         if early is not None and early.reload:
             self.request_reload()
-        try:
-            self.sync()
-        except StoreBusy as exc:  # the first tick syncs again
-            log.warning("feeds not synced at start: the database is locked", extra={"error": str(exc)})
         # The language model (about 70 MB) is otherwise loaded the first time a page yields no text,
         # perhaps hours later, where it would look like a leak; load it before READY instead.
         extract_stage.language("warm up")
         # The pings come from a task on the same event loop as the cycle: a loop blocked in a
-        # synchronous call (a stuck SQLite lock, a C extension spinning) misses them and systemd
-        # restarts the daemon. Everything a cycle awaits has its own deadline.
+        # synchronous call (a C extension spinning) misses them and systemd restarts the daemon.
+        # Everything a cycle awaits has its own deadline, except the archive's writes, which wait
+        # off the loop for as long as another writer holds the lock.
         watchdog = asyncio.create_task(self._watchdog(notifier)) if notifier.watchdog else None
         scheduler = schedule.Scheduler()
         jobs: list[Callable[[], Awaitable]] = [self.poll_due]  # the first tick runs at once
@@ -589,12 +598,22 @@ class Monitor:
             notifier.send(stopping=1, status="stopping: the feeds in flight are stored")
             if watchdog is not None:
                 watchdog.cancel()
+            if self._mailing is not None and not self._mailing.done():
+                # a digest in the hands of the mail server is let finish (its row says 'sending')
+                await asyncio.wait([self._mailing], timeout=STOP_GRACE)
         log.info("daemon stopped")
 
-    @staticmethod
-    async def _watchdog(notifier: Notifier) -> None:
+    async def _watchdog(self, notifier: Notifier) -> None:
+        """WATCHDOG=1 every third of WatchdogSec, and the STATUS line whenever it changes between
+        ticks (the archive becoming busy while a cycle waits to store)."""
+        shown = None
         while True:
-            notifier.send(watchdog=1)
+            status = self.status()
+            if status != shown and self.last_cycle is not None:
+                notifier.send(watchdog=1, status=status)
+                shown = status
+            else:
+                notifier.send(watchdog=1)
             await asyncio.sleep(notifier.watchdog / 3)
 
     def request_reload(self) -> None:
@@ -619,9 +638,11 @@ class Monitor:
         later = [key for key in pool if getattr(config.fetch, key) != getattr(self.config.fetch, key)]
         if later:  # the worker pool is built once; these need a new one
             log.warning("taken at the next restart", extra={"keys": ",".join(f"fetch.{k}" for k in later)})
+        # new feeds become due now, removed ones inactive; the same feeds need no write (which
+        # would wait while another writer holds the archive)
+        self._synced = self._synced and config.feeds == self.config.feeds
         self.config, self.rules = config, rules
-        self.store.story_window = config.story_window
-        self._synced = False  # new feeds become due now, removed ones inactive
+        self.archive.store.story_window = self.mail.store.story_window = config.story_window
         log.info("config reloaded", extra={"feeds": len(config.feeds), "rules": len(rules)})
         return True
 
@@ -634,6 +655,9 @@ class Monitor:
                      f"at {self.clock().strftime('%H:%M')} UTC"]
         if not len(self.rules):
             parts.insert(0, f"NO RULES in {self.config.rules}: nothing is matched")
+        busy = self.archive.busy_for()
+        if busy is not None and busy >= writer_mod.BUSY_WARN_AFTER:
+            parts.insert(0, f"ARCHIVE BUSY: another writer has held the lock for {busy:.0f} s; writes wait")
         if self.full is not None:
             parts.insert(0, f"ARCHIVE FULL: {self.config.database}, {self.store.free_bytes() / 2**20:,.0f} MiB free; "
                             "not polling until a write succeeds")
@@ -643,33 +667,41 @@ class Monitor:
             parts.append(f"next digest {upcoming:%H:%M} {self.config.digest.timezone}")
         return "; ".join(parts)
 
-    def sync(self) -> None:
+    async def sync(self) -> None:
         """Bring the feeds and places tables in line with the config and the gazetteer."""
-        self.store.sync_feeds(self.config.feeds, self.clock())
-        self.store.sync_places(self.gazetteer.places)
+        await self.archive.run(Store.sync_feeds, self.config.feeds, self.clock())
+        await self.archive.run(Store.sync_places, self.gazetteer.places)
         self._synced = True
 
     async def run_once(self, progress: Callable[[PollResult], None] | None = None) -> CycleStats:
         """Every configured feed polled once, due or not."""
-        self.sync()
+        await self.sync()
         stats = await self.cycle(self.config.feeds, progress)
-        self.maintain()
+        await self.maintain()
         return stats
 
-    def maintain(self) -> None:
+    async def maintain(self) -> None:
         """Retention after a cycle: the store prunes and vacuums when due (it logs what it did and
-        skips while another writer holds the lock). A VACUUM of a large archive blocks for
-        minutes, so systemd is asked to wait an hour for the next WATCHDOG=1 meanwhile."""
-        watchdog = self.notifier.watchdog
-        if watchdog:
-            self.notifier.send(watchdog_usec=3600 * 1_000_000)
+        skips while another writer holds the lock). A VACUUM of a large archive takes minutes, on
+        the writer's thread: storing waits for it, the loop and its watchdog pings do not."""
         try:
-            self.store.maintain(self.clock(), self.config.archive)
+            await self.archive.run(Store.maintain, self.clock(), self.config.archive)
         except StoreError as exc:  # a full disk, say: the archive itself is still there; next cycle tries again
             log.error("retention failed", extra={"error": str(exc)})
-        finally:
-            if watchdog:
-                self.notifier.send(watchdog_usec=int(watchdog * 1_000_000), watchdog=1)
+
+    def close(self) -> None:
+        """End the archive's threads: the writes queued are made (a stop waits at most a few
+        seconds for them), then the connections are closed."""
+        self.archive.close(STOP_GRACE)  # its store is the caller's, to close
+        if self.mail.close(STOP_GRACE):
+            self.mail.store.close()
+        self.store.close()
+
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _digest_slot(self, now: datetime) -> datetime | None:
         """The latest scheduled digest time at or before now (UTC), or None when no digest is set up."""
@@ -694,8 +726,8 @@ class Monitor:
         if last >= slot:
             return False
         try:
-            outcome = digest_stage.deliver(self.store, self.config, list(self.rules.rules), now)
-        except digest_stage.DigestError as exc:
+            outcome = await self.mail.run(digest_stage.deliver, self.config, list(self.rules.rules), now)
+        except (digest_stage.DigestError, StoreBusy) as exc:
             self._digest_failures += 1
             delay = min(6 * 3600, 300 * 2 ** (self._digest_failures - 1))
             self._digest_retry_at = now + timedelta(seconds=delay)
@@ -710,13 +742,13 @@ class Monitor:
         if self.full is not None:
             # Nothing is fetched that could not be stored: each tick tries a write, and polling
             # resumes on its own once one succeeds (space freed, the quota raised).
-            if not self.store.writable():
+            if not await self.archive.run(Store.writable):
                 self._archive_full(self.full)
                 return CycleStats()
             log.info("archive writable again: polling resumes", extra={"database": str(self.config.database)})
             self.full = None
         if not self._synced:  # once per config: the tables do not change between ticks
-            self.sync()
+            await self.sync()
         # Feeds due before the next tick's midpoint go now: a poll lands a little after its tick,
         # so `next_poll` (poll time + interval) would otherwise just miss the tick it was meant
         # for, and every interval would grow by a whole tick (60 s polled every 120 s).
@@ -726,10 +758,21 @@ class Monitor:
         except StoreFull as exc:  # the feeds are not to blame: none is marked failed, all stay due
             self._archive_full(exc)
             return CycleStats()
-        self.maintain()
-        self.send_alerts()
-        await self.digest_if_due()
+        await self.maintain()
+        if not self.background_mail:
+            await self.send_mail()
+        elif self._mailing is None or self._mailing.done():
+            self._mailing = asyncio.create_task(self.send_mail())
         return stats
+
+    async def send_mail(self) -> None:
+        """The alerts, then the digest if it is due. In the service this runs beside the next
+        ticks: a mail server that answers slowly (or not at all, until the timeout) holds up no poll."""
+        try:
+            await self.send_alerts()
+            await self.digest_if_due()
+        except StoreError as exc:  # the archive refused the delivery's row: nothing was sent, tried again next tick
+            log.error("mail not sent: the archive refused its record", extra={"error": str(exc)})
 
     def _archive_full(self, error: Exception) -> None:
         """One error a tick while the archive cannot grow, naming the database and the free space."""
@@ -738,23 +781,24 @@ class Monitor:
         log.error("archive full: not polling until a write succeeds",
                   extra={"database": str(self.config.database), "free_mib": round(free / 2**20, 1), "error": str(error)})
 
-    def send_alerts(self) -> int:
+    async def send_alerts(self) -> int:
         """Mail the new hits of `alert: immediate` rules, batched per cycle; a refusal is retried
         at the next cycle (the hits stay unmarked)."""
         settings = self.config.digest
         if not (settings and settings.to and settings.sender and settings.smtp):
             return 0
         try:
-            sent = digest_stage.alert(self.store, self.config, list(self.rules.rules), self.clock(), self.started)
-        except digest_stage.DigestError as exc:
+            sent = await self.mail.run(digest_stage.alert, self.config, list(self.rules.rules), self.clock(), self.started)
+        except (digest_stage.DigestError, StoreBusy) as exc:
             log.warning("alert not sent, retrying next cycle", extra={"error": str(exc)})
             return 0
         if sent:
             log.info("alert sent", extra={"hits": sent})
         if settings.spike_alert:
             try:
-                spiking = digest_stage.spike_alert(self.store, self.config, list(self.rules.rules), self.clock(), self._spikes_mailed)
-            except digest_stage.DigestError as exc:
+                spiking = await self.mail.run(digest_stage.spike_alert, self.config, list(self.rules.rules), self.clock(),
+                                              self._spikes_mailed)
+            except (digest_stage.DigestError, StoreBusy) as exc:
                 log.warning("spike alert not sent, retrying next cycle", extra={"error": str(exc)})
             else:
                 for rule in spiking:
@@ -764,4 +808,5 @@ class Monitor:
     def stop(self) -> None:
         log.info("stopping: finishing the feeds in flight")
         self.stopping.set()
+        self.archive.stop_waiting()
         self._wake.set()

@@ -101,8 +101,7 @@ def run_demo(database: Path, console: Console) -> None:
             fetch=default_fetch(),
         )
         console.print(f"Serving {len(feeds)} sample feeds on {base}; archive: [bold]{database}[/]")
-        with Store(database) as store, Workers(2) as workers:
-            monitor = Monitor(config, store, rules, workers)
+        with Store(database) as store, Workers(2) as workers, Monitor(config, store, rules, workers) as monitor:
             stats = asyncio.run(monitor.run_once())
             console.print(
                 f"Cycle 1: {stats.feeds} feeds, {stats.articles} new articles, {stats.failed} failed, {stats.seconds:.1f} s"

@@ -294,14 +294,15 @@ def _translated(method):
 
 
 class Store:
-    def __init__(self, path: str | Path, *, story_window: float = 7 * 86400.0):
+    def __init__(self, path: str | Path, *, story_window: float = 7 * 86400.0, busy_ms: int = BUSY_TIMEOUT_MS):
         self.path = Path(path)
         self.story_window = story_window  # seconds: how far back a copy looks for its story
         self._vacuum_failed: datetime | None = None
         try:
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            # check_same_thread off: the daemon opens it on the loop and hands it to a writer thread
+            conn = sqlite3.connect(str(self.path), timeout=busy_ms / 1000, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
             mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise StoreError(f"store: {self.path}: cannot use WAL journal mode (got {mode})")
@@ -314,7 +315,8 @@ class Store:
             raise store_error(f"store: {self.path}", exc) from None
 
     def close(self) -> None:
-        try:
+        try:  # a courtesy, not worth a wait: another writer's lock leaves the WAL for its next checkpoint
+            self.db.execute("PRAGMA busy_timeout = 100")
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.DatabaseError:
             pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import socket
 import threading
 import time
 from collections import Counter
@@ -171,3 +172,43 @@ def self_signed_certificate(tmp_path: Path) -> tuple[Path, Path]:
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_path, key_path
+
+
+class NotifyListener:
+    """What systemd does with NOTIFY_SOCKET: receive datagrams of KEY=value lines."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.messages: list[tuple[float, dict[str, str]]] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self) -> None:
+        while self.running:
+            try:
+                data = self.sock.recv(4096)
+            except TimeoutError:
+                continue
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            self.messages.append((time.monotonic(), fields))
+
+    def having(self, key: str, value: str | None = None) -> list[tuple[float, dict[str, str]]]:
+        return [(t, m) for t, m in list(self.messages) if key in m and (value is None or m[key] == value)]
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+def feed_body(name: str, count: int) -> bytes:
+    items = "".join(
+        f"<item><title>{name} story {n}: offensive near Kharkiv</title><link>http://news.example/{name}/{n}</link>"
+        f"<guid>{name}-{n}</guid><description>Russian forces pressed the offensive near Kharkiv, {name} {n}.</description></item>"
+        for n in range(count)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{items}</channel></rss>'.encode()

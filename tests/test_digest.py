@@ -298,8 +298,8 @@ def test_immediate_alerts_are_sent_once_per_hit_and_retried_after_a_refusal(tmp_
             inbox.answer = "250 OK"
             publish(3)
             asyncio.run(monitor.run_once())
-            assert monitor.send_alerts() == 3 and len(inbox.messages) == 1
-            assert monitor.send_alerts() == 0 and len(inbox.messages) == 1  # each hit once
+            assert asyncio.run(monitor.send_alerts()) == 3 and len(inbox.messages) == 1
+            assert asyncio.run(monitor.send_alerts()) == 0 and len(inbox.messages) == 1  # each hit once
     message = email.message_from_bytes(inbox.messages[0][2], policy=default)
     assert message["Subject"] == "monitor alert: 3 new hits for kherson"
     assert "truce" not in message.get_body(("plain",)).get_content().split("==")[1]  # only the alert rule

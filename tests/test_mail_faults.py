@@ -161,8 +161,8 @@ def test_an_alert_the_server_accepted_is_marked_sent_once_after_a_421_to_quit(tm
     with Store(config.database) as store, Workers(1) as workers:
         monitor = Monitor(config, store, load_rules(config.rules), workers, clock=lambda: NOW + timedelta(hours=1))
         monitor.started = NOW - timedelta(hours=1)
-        assert monitor.send_alerts() == 2 and len(faults.messages) == 1
-        assert monitor.send_alerts() == 0 and len(faults.messages) == 1  # the next cycle: nothing again
+        assert asyncio.run(monitor.send_alerts()) == 2 and len(faults.messages) == 1
+        assert asyncio.run(monitor.send_alerts()) == 0 and len(faults.messages) == 1  # the next cycle: nothing again
         assert store.db.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall() == [("sent", 2)]
     (warning,) = warnings_logged
     assert warning.message_id == message_id(faults.messages[0][2]) and warning.error.startswith("421")
