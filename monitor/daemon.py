@@ -107,6 +107,7 @@ class Monitor:
         self.store = Store(store.path, story_window=store.story_window, busy_ms=writer_mod.BUSY_MS)
         self.background_mail = False  # serve() mails in a task of its own; one call (a test) awaits it
         self._mailing: asyncio.Task | None = None
+        self._stop_at: float | None = None  # time.monotonic() of the stop asked for
         self.rules = rules
         self.gazetteer = gazetteer or load_gazetteer()
         self.workers = workers
@@ -599,8 +600,10 @@ class Monitor:
             if watchdog is not None:
                 watchdog.cancel()
             if self._mailing is not None and not self._mailing.done():
-                # a digest in the hands of the mail server is let finish (its row says 'sending')
-                await asyncio.wait([self._mailing], timeout=STOP_GRACE)
+                # a digest in the hands of the mail server is let finish within the stop's grace
+                # (if the process ends first, its row says 'sending', which counts as sent)
+                left = STOP_GRACE - (time.monotonic() - (self._stop_at or time.monotonic()))
+                await asyncio.wait([self._mailing], timeout=max(0.1, left))
         log.info("daemon stopped")
 
     async def _watchdog(self, notifier: Notifier) -> None:
@@ -692,8 +695,10 @@ class Monitor:
     def close(self) -> None:
         """End the archive's threads: the writes queued are made (a stop waits at most a few
         seconds for them), then the connections are closed."""
-        self.archive.close(STOP_GRACE)  # its store is the caller's, to close
-        if self.mail.close(STOP_GRACE):
+        # The stop's grace is spent by now: a VACUUM still running gets a second more, then is
+        # interrupted (rolled back); a mail thread stuck in a silent SMTP server is left behind.
+        self.archive.close(1.0)  # its store is the caller's, to close
+        if self.mail.close(0.5):
             self.mail.store.close()
         self.store.close()
 
@@ -808,5 +813,6 @@ class Monitor:
     def stop(self) -> None:
         log.info("stopping: finishing the feeds in flight")
         self.stopping.set()
+        self._stop_at = time.monotonic()
         self.archive.stop_waiting()
         self._wake.set()

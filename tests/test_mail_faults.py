@@ -191,3 +191,73 @@ def test_a_451_to_data_is_retried_after_a_backoff_and_arrives_once(tmp_path, ser
     assert b"also in: herald" in content  # the refused period went out in full, once
     (failed, _first_id), sent = digests(tmp_path)[1:]
     assert failed == "failed" and sent == ("sent", message_id(content))
+
+
+def test_a_silent_mail_server_holds_up_neither_polling_nor_the_watchdog_nor_a_stop(tmp_path):
+    """A server that accepts the connection and never says a word (a tarpit, a hung MTA): smtplib
+    waits for its 60 s timeout. The daemon mails from a thread of its own, beside the ticks: the
+    watchdog keeps its pace, a tick still polls, and SIGTERM is a clean exit within 10 s."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from conftest import Loopback, NotifyListener, feed_body, wait_for
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    accepted = threading.Event()
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _peer = silent.accept()
+            except OSError:
+                return
+            held.append(connection)  # kept open, never answered
+            accepted.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    with Loopback() as feeds:
+        feeds.add("/a.rss", feed_body("a", 3))
+        config = write_config(tmp_path, [{"url": feeds.url("/a.rss"), "name": "a", "full_text": False}],
+                              extra=(f"digest:\n  to: [analyst@example.org]\n  from: monitor@example.org\n  send_empty: true\n"
+                                     f"  smtp: {{host: 127.0.0.1, port: {silent.getsockname()[1]}, security: none}}\n"))
+        with Store(tmp_path / "archive.db") as store:  # the last digest long ago: one is due at the first tick
+            store.db.execute("INSERT INTO digests (created, period_start, period_end, status) VALUES "
+                             "('x', '2000-01-01T00:00:00Z', '2000-01-02T00:00:00Z', 'sent')")
+            store.db.conn.commit()
+        listener = NotifyListener(str(tmp_path / "notify.sock"))
+        env = dict(os.environ, PYTHONUNBUFFERED="1", NOTIFY_SOCKET=listener.path, WATCHDOG_USEC="3000000")
+        env.pop("JOURNAL_STREAM", None)
+        process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
+                                   stdout=subprocess.DEVNULL, stderr=(tmp_path / "stderr.log").open("w"), env=env)
+        try:
+            assert accepted.wait(90), "the digest was not sent"
+            mailing_from = time.monotonic()
+            pings = lambda: [t for t, _m in listener.having("WATCHDOG", "1") if t > mailing_from]  # noqa: E731
+            assert wait_for(lambda: len(pings()) >= 6, timeout=60)
+            assert max(b - a for a, b in zip(pings(), pings()[1:])) < 3.0
+            polled = feeds.hits["/a.rss"]
+            db = sqlite3.connect(tmp_path / "archive.db")
+            db.execute("UPDATE feeds SET next_poll = '2000-01-01T00:00:00Z'")
+            db.commit()
+            db.close()
+            process.send_signal(signal.SIGHUP)  # a tick at once: it polls while the mail waits
+            assert wait_for(lambda: feeds.hits["/a.rss"] > polled, timeout=60)
+            process.send_signal(signal.SIGTERM)
+            stopped_at = time.monotonic()
+            assert process.wait(timeout=30) == 0
+            assert time.monotonic() - stopped_at < 10
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            listener.close()
+            silent.close()
+            for connection in held:
+                connection.close()
+
