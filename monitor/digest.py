@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
+from typing import Callable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -164,7 +165,8 @@ def password(smtp) -> str | None:
     return None
 
 
-def send(message: EmailMessage, smtp, sender: str, recipients: list[str], timeout: float = 60.0) -> None:
+def send(message: EmailMessage, smtp, sender: str, recipients: list[str], timeout: float = 60.0,
+         before_data: Callable[[], None] | None = None) -> None:
     """Hand the message to the server. Raises DigestError unless the server accepted it.
 
     Accepted means the server answered 250 to DATA: from then on the message is the server's to
@@ -174,6 +176,11 @@ def send(message: EmailMessage, smtp, sender: str, recipients: list[str], timeou
     Message-ID, and send returns normally. What fails before it (connect, TLS, login, MAIL, RCPT,
     DATA answered 4xx/5xx, the connection lost while waiting for that answer) raises, and the
     caller tries again later: the server has not taken the message.
+
+    `before_data` is called once the server has accepted the envelope, just before DATA: where
+    the caller records the message as being sent. A crash before that point (a server silent
+    until the timeout, a stop meanwhile) leaves no record, so the message is sent later; one
+    after it leaves 'sending', which counts as sent, so it is never sent twice.
     """
     port = smtp.port or {"tls": 465, "starttls": 587}.get(smtp.security, 25)
     where = f"{smtp.host}:{port}"
@@ -188,6 +195,14 @@ def send(message: EmailMessage, smtp, sender: str, recipients: list[str], timeou
                 client.starttls(context=ssl.create_default_context())
             if smtp.username:
                 client.login(smtp.username, password(smtp) or "")
+            if before_data is not None:
+                data = client.data  # send_message → sendmail → MAIL, RCPT…, then self.data(msg)
+
+                def recorded_data(msg, data=data):
+                    before_data()
+                    return data(msg)
+
+                client.data = recorded_data
             # MAIL, RCPT, DATA: returns once the server answered 250 to the message, raises before.
             refused = client.send_message(message, from_addr=sender, to_addrs=recipients)
         except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
@@ -223,9 +238,10 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     """Build the digest of [start, now) and, unless dry_run, send it, recording it around the send.
 
     start is now − since, or the end of the last digest sent (at most a week back). The row is written
-    'sending' before the server sees the message and marked 'sent' once it accepts (its 250 to
-    DATA, even if the session fails after it; see send): a crash in between leaves 'sending', which
-    counts as sent, so no period is mailed twice; a refusal marks it 'failed', so its hits go into
+    'sending' when the server has taken the envelope, just before DATA, and marked 'sent' once it
+    accepts the message (its 250 to DATA, even if the session fails after it; see send): a crash in
+    between leaves 'sending', which counts as sent, so no period is mailed twice; a crash before
+    leaves no row, so the period is sent later; a refusal marks it 'failed', so its hits go into
     the next attempt. Raises DigestError on a refusal.
     """
     settings = config.digest or DigestConfig()
@@ -242,19 +258,25 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     if not built.hits and not settings.send_empty:
         store.digest_empty(start, now, now)
         return Outcome(message, built, sent=False)
-    digest_id = store.digest_sending(start, now, recipients, message["Message-ID"], built.stories, now)
+    rows: list[int] = []
+
+    def sending() -> None:
+        rows.append(store.digest_sending(start, now, recipients, message["Message-ID"], built.stories, now))
+
     try:
-        send(message, settings.smtp, sender, recipients)
+        send(message, settings.smtp, sender, recipients, before_data=sending)
     except DigestError as exc:
-        store.digest_done(digest_id, now, error=str(exc))
+        if not rows:
+            sending()
+        store.digest_done(rows[0], now, error=str(exc))
         raise
-    store.digest_done(digest_id, now)
+    store.digest_done(rows[0], now)
     return Outcome(message, built, sent=True)
 
 
 def alert(store, config, rules: list, now: datetime, since: datetime) -> int:
     """Mail the hits of `alert: immediate` rules not alerted yet (matched since `since`), in one short
-    message; returns how many. Marked 'sending' before the server sees it and 'sent' once it
+    message; returns how many. Marked 'sending' just before DATA (see send) and 'sent' once it
     accepts (its 250 to DATA, see send); a refusal forgets the marks, so the next cycle tries
     again. Raises DigestError."""
     names = [r.name for r in rules if r.alert]
@@ -266,9 +288,9 @@ def alert(store, config, rules: list, now: datetime, since: datetime) -> int:
     built.title = "monitor alert"
     message = render(built, sender=settings.sender, recipients=list(settings.to), now=now,
                      subject=f"monitor alert: {len(rows)} new hits for " + ", ".join(s.rule for s in built.sections))
-    store.mark_alerts(rows, "sending", now)
     try:
-        send(message, settings.smtp, settings.sender, list(settings.to))
+        send(message, settings.smtp, settings.sender, list(settings.to),
+             before_data=lambda: store.mark_alerts(rows, "sending", now))
     except DigestError:
         store.mark_alerts(rows, None, now)
         raise

@@ -196,7 +196,8 @@ def test_a_451_to_data_is_retried_after_a_backoff_and_arrives_once(tmp_path, ser
 def test_a_silent_mail_server_holds_up_neither_polling_nor_the_watchdog_nor_a_stop(tmp_path):
     """A server that accepts the connection and never says a word (a tarpit, a hung MTA): smtplib
     waits for its 60 s timeout. The daemon mails from a thread of its own, beside the ticks: the
-    watchdog keeps its pace, a tick still polls, and SIGTERM is a clean exit within 10 s."""
+    watchdog keeps its pace, a tick still polls, SIGTERM is a clean exit within 10 s, and the
+    digest the server never took is not counted as sent."""
     import os
     import signal
     import sqlite3
@@ -252,6 +253,11 @@ def test_a_silent_mail_server_holds_up_neither_polling_nor_the_watchdog_nor_a_st
             stopped_at = time.monotonic()
             assert process.wait(timeout=30) == 0
             assert time.monotonic() - stopped_at < 10
+            # the server never took the envelope: no row says 'sending' (which would count as sent
+            # and lose the digest), so the period is still due at the next start
+            db = sqlite3.connect(tmp_path / "archive.db")
+            assert [r[0] for r in db.execute("SELECT status FROM digests ORDER BY id")] == ["sent"]
+            db.close()
         finally:
             if process.poll() is None:
                 process.kill()
