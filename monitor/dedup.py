@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 import numpy as np
 from courlan import normalize_url
@@ -46,19 +46,25 @@ _B = _rng.integers(0, _PRIME, PERMUTATIONS, dtype=np.uint64)
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
 
-def canonical_url(url: str | None) -> str | None:
-    """The identity of a link: scheme and host normalised, fragment and trailing slash dropped,
-    tracking parameters (utm_*, fbclid, gclid, yclid, mc_cid, …) stripped. http and https count as one.
-
-    None for what is not an http(s) URL (a `tag:` GUID, a `javascript:` link).
-    """
+def _http_parts(url: str | None) -> SplitResult | None:
+    """The parts of an http(s) URL with a host; None for anything else or what does not parse."""
     if not url:
         return None
     try:
         parts = urlsplit(url.strip())
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    return parts if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The identity of a link: scheme and host normalised, fragment and trailing slash dropped,
+    tracking parameters (utm_*, fbclid, gclid, yclid, mc_cid, …) stripped. http and https count as one.
+
+    None for what is not an http(s) URL (a `tag:` GUID, a `javascript:` link).
+    """
+    parts = _http_parts(url)
+    if parts is None:
         return None
     try:
         canonical = normalize_url(urlunsplit(parts._replace(fragment="")), strict=False, trailing_slash=False)
@@ -76,13 +82,8 @@ def strip_tracking(url: str | None) -> str | None:
 
     None for what is not an http(s) URL, like canonical_url.
     """
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    parts = _http_parts(url)
+    if parts is None:
         return None
     fragment = parts.fragment
     if "=" in fragment:  # "#xtor=RSS-3": tracking in the fragment; "#section-2" is left alone

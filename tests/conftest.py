@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,6 +57,7 @@ class Loopback:
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) in arrival order
         self.honour_validators = True
+        self.page_delay = 0.0  # seconds before each HTML file answers: a cycle long enough to interrupt
         loopback = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,6 +87,8 @@ class Loopback:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _static(self, h: BaseHTTPRequestHandler, body: bytes, ctype: str) -> None:
+        if self.page_delay and ctype.startswith("text/html"):
+            time.sleep(self.page_delay)
         etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
         if self.honour_validators and h.headers.get("If-None-Match") == etag:
             h.send_response(304)
@@ -212,3 +216,20 @@ def feed_body(name: str, count: int) -> bytes:
         for n in range(count)
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{items}</channel></rss>'.encode()
+
+
+@contextmanager
+def smtp_server(handler, controller=None, **options):
+    """A real SMTP server (aiosmtpd, `controller` its Controller class, `options` its settings) on
+    127.0.0.1 with `handler`'s hooks; yields its port."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:  # aiosmtpd checks it is up by connecting: it needs a real port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    running = (controller or Controller)(handler, hostname="127.0.0.1", port=port, **options)
+    running.start()
+    try:
+        yield port
+    finally:
+        running.stop()

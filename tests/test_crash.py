@@ -38,18 +38,6 @@ def publish(server: Loopback, feed: int, count: int) -> None:
     server.add(f"/feed{feed}.rss", body.encode())
 
 
-def slow_pages(server: Loopback) -> None:
-    """Pages answer after 30 ms, so a cycle lasts long enough to be killed in the middle."""
-    original = server._static
-
-    def delayed(handler, body, ctype):
-        if ctype == "text/html":
-            time.sleep(0.03)
-        original(handler, body, ctype)
-
-    server._static = delayed
-
-
 def monitor(config, *args, stderr=subprocess.PIPE, **kw):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), *args],
@@ -87,7 +75,7 @@ def snapshot(db) -> tuple[str, list[str]]:
 def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
     rng = random.Random(20261125)
     with Loopback() as server:
-        slow_pages(server)
+        server.page_delay = 0.03  # a cycle long enough to be killed in the middle
         config = write_config(tmp_path, [{"url": server.url(f"/feed{f}.rss"), "name": f"f{f}"} for f in range(FEEDS)])
         db = tmp_path / "archive.db"
         committed: set[str] = set()
@@ -149,7 +137,7 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
 )
 def test_stopping_finishes_the_batch_and_exits_0(tmp_path, stop):
     with Loopback() as server:
-        slow_pages(server)
+        server.page_delay = 0.03  # a cycle long enough to be killed in the middle
         for f in range(FEEDS):
             publish(server, f, 10)
         config = write_config(tmp_path, [{"url": server.url(f"/feed{f}.rss"), "name": f"f{f}"} for f in range(FEEDS)])

@@ -8,7 +8,7 @@ from email.policy import default
 
 from click.testing import CliRunner
 
-from conftest import REPO, self_signed_certificate, write_config
+from conftest import REPO, self_signed_certificate, smtp_server, write_config
 from monitor.cli import cli
 from monitor.dedup import signature, text_hash
 from monitor.model import Article, Match, PollResult
@@ -80,7 +80,6 @@ def test_rules_order_by_priority():
 # ---------------------------------------------------------------------------------- sending (aiosmtpd)
 
 import pytest  # noqa: E402
-from aiosmtpd.controller import Controller  # noqa: E402
 
 
 class Inbox:
@@ -95,16 +94,9 @@ class Inbox:
 
 @pytest.fixture
 def smtp():
-    import socket
-
-    with socket.socket() as s:  # aiosmtpd checks it is up by connecting: it needs a real port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with smtp_server(inbox) as port:
+        yield inbox, port
 
 
 def send_config(tmp_path, port: int) -> str:
@@ -222,7 +214,6 @@ def test_daemon_sends_at_its_time_catches_up_and_retries(tmp_path, smtp):
 
 
 def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
-    import socket
     import ssl
 
     import monitor.cli as cli_module
@@ -238,14 +229,9 @@ def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
         logins.append((mechanism, ok))
         return AuthResult(success=ok)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-                            authenticator=authenticator, auth_required=True)
-    controller.start()
-    try:
+    with smtp_server(inbox, tls_context=context, require_starttls=True, authenticator=authenticator,
+                     auth_required=True) as port:
         config = archive(tmp_path)
         credentials = tmp_path / "credentials"
         credentials.mkdir()
@@ -257,8 +243,6 @@ def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test's certificate
         monkeypatch.setattr(cli_module, "_now", lambda: NOW + timedelta(hours=1))
         result = CliRunner().invoke(cli, ["--config", str(config), "digest"])
-    finally:
-        controller.stop()
     assert result.exit_code == 0, result.output
     assert len(inbox.messages) == 1 and logins and all(ok for _m, ok in logins)
 

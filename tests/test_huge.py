@@ -59,14 +59,7 @@ def test_a_50000_item_feed_is_taken_a_hundred_a_poll_newest_first_beside_the_oth
 
 def test_sigterm_on_a_huge_feed_is_honoured_within_10_s_with_the_finished_batches_stored(tmp_path):
     with Loopback() as s:
-        original = s._static
-
-        def slow(handler, body, ctype):
-            if ctype == "text/html":
-                time.sleep(0.02)
-            original(handler, body, ctype)
-
-        s._static = slow
+        s.page_delay = 0.02
         page = ("<html><head><title>Story</title></head><body><article><h1>Story</h1>"
                 + "<p>Shelling continued near the front line overnight, officials said.</p>" * 12
                 + "</article></body></html>").encode()

@@ -21,7 +21,7 @@ from aiosmtpd.smtp import SMTP
 from click.testing import CliRunner
 
 import monitor.cli as cli_module
-from conftest import write_config
+from conftest import smtp_server, write_config
 from monitor import config as config_mod
 from monitor.cli import cli
 from monitor.daemon import Monitor
@@ -75,14 +75,9 @@ class FaultyController(Controller):
 
 @pytest.fixture
 def server():
-    with socket.socket() as s:  # aiosmtpd checks it is up by connecting: it needs a real port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     faults = Faults()
-    controller = FaultyController(faults, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield faults, port
-    controller.stop()
+    with smtp_server(faults, FaultyController) as port:
+        yield faults, port
 
 
 @pytest.fixture
