@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -116,13 +117,24 @@ def _load(ctx: click.Context):
 def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon (or one cycle with --once)."""
     from .daemon import Monitor
-    from .store import Store
+    from .systemd import Notifier
+    from .writer import open_store
 
-    with _fatal_errors():
+    early = ctx.obj.get("early_signals")
+    with _fatal_errors(), contextlib.closing(Notifier()) as notifier:
         config = _load(ctx)
         rules = load_rules(config.rules)
-        with (Store(config.database, story_window=config.story_window) as store, _workers(config) as workers,
-              Monitor(config, store, rules, workers) as monitor):
+
+        def waiting(seconds: float) -> None:  # systemd's start timeout is stretched while the lock is held
+            notifier.send(status=f"ARCHIVE BUSY at start: another writer has held the lock for {seconds:.0f} s; waiting",
+                          extend_timeout_usec=10_000_000)
+
+        store = open_store(config.database, story_window=config.story_window, waiting=waiting,
+                           stopping=lambda: early is not None and early.stop)
+        if store is None:
+            logging.getLogger("monitor").info("stopped before start: the archive was still locked by another writer")
+            return
+        with store, _workers(config) as workers, Monitor(config, store, rules, workers) as monitor:
             if once:
                 stats = _run_once_watched(monitor, len(config.feeds))
                 click.echo(
@@ -131,13 +143,7 @@ def run(ctx: click.Context, once: bool) -> None:
                     err=True,
                 )
             else:
-                from .systemd import Notifier
-
-                notifier = Notifier()
-                try:
-                    asyncio.run(monitor.serve(notifier, ctx.obj.get("early_signals")))
-                finally:
-                    notifier.close()
+                asyncio.run(monitor.serve(notifier, early))
 
 
 def _run_once_watched(monitor, total: int):

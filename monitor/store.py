@@ -298,6 +298,7 @@ class Store:
         self.path = Path(path)
         self.story_window = story_window  # seconds: how far back a copy looks for its story
         self._vacuum_failed: datetime | None = None
+        conn = None
         try:
             # check_same_thread off: the daemon opens it on the loop and hands it to a writer thread
             conn = sqlite3.connect(str(self.path), timeout=busy_ms / 1000, check_same_thread=False)
@@ -312,6 +313,8 @@ class Store:
             self.db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
             self.migrate()
         except sqlite3.DatabaseError as exc:
+            if conn is not None:  # tried again at start while another writer holds the lock
+                conn.close()
             raise store_error(f"store: {self.path}", exc) from None
 
     def close(self) -> None:

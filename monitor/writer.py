@@ -32,6 +32,33 @@ RETRY_MAX = 1.0  # seconds between tries, at most (from 50 ms, doubling)
 BUSY_WARN_AFTER = 1.0  # a wait shorter than this (our own two writers crossing) is not worth a line
 
 
+def open_store(path, *, story_window: float, stopping: Callable[[], bool] = lambda: False,
+               waiting: Callable[[float], None] = lambda seconds: None) -> Store | None:
+    """The archive, opened once another writer's lock lets it: a fresh file's schema and the switch
+    to WAL need the write lock. A daemon that exits here is restarted by systemd into the same lock;
+    one that waits starts the moment it clears. `waiting(seconds)` is called between tries (to keep
+    systemd's start timeout away); None when `stopping()` says a stop came first."""
+    pause, since, warned = 0.05, time.monotonic(), False
+    while True:
+        try:
+            store = Store(path, story_window=story_window, busy_ms=BUSY_MS)
+        except StoreBusy as exc:
+            waited = time.monotonic() - since
+            if not warned and waited >= BUSY_WARN_AFTER:
+                warned = True
+                log.warning("archive busy at start: another writer holds the lock; waiting for it",
+                            extra={"database": str(path), "error": str(exc)})
+            if stopping():
+                return None
+            waiting(waited)
+            time.sleep(pause)
+            pause = min(RETRY_MAX, pause * 2)
+            continue
+        if warned:
+            log.info("archive free again: starting", extra={"database": str(path), "waited": round(time.monotonic() - since, 1)})
+        return store
+
+
 class Writer:
     """One thread owning `store` (its connection): `await writer.run(fn, *args)` runs
     fn(store, *args) there, in the order asked, and returns what it returned.

@@ -103,6 +103,47 @@ def test_a_held_lock_delays_storing_never_polling_or_the_watchdog(tmp_path):
             assert db.execute("SELECT count(*), count(DISTINCT url_key) FROM articles").fetchone() == (9, 9)
 
 
+@pytest.mark.parametrize("then", ["commit", "sigterm"])
+def test_a_lock_held_before_the_daemon_starts_is_waited_for(tmp_path, then):
+    """A fresh archive whose lock another writer holds: the schema cannot be written, so the
+    daemon waits at start (logged, in the STATUS line, systemd's start timeout stretched) instead of
+    exiting into a restart loop; it starts the moment the lock clears, and a SIGTERM meanwhile is a
+    clean exit."""
+    with Loopback() as server:
+        server.add("/a.rss", feed_body("a", 3))
+        config = write_config(tmp_path, [{"url": server.url("/a.rss"), "name": "a", "full_text": False}])
+        other = sqlite3.connect(tmp_path / "archive.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("CREATE TABLE notes (note TEXT)")  # a writer that got there first
+        listener = NotifyListener(str(tmp_path / "notify.sock"))
+        process = start_daemon(tmp_path, config, listener)
+        log = tmp_path / "stderr.log"
+        try:
+            assert wait_for(lambda: "archive busy at start" in log.read_text(), timeout=60)
+            assert wait_for(lambda: any(m["STATUS"].startswith("ARCHIVE BUSY at start") for _t, m in listener.having("STATUS")),
+                            timeout=30)
+            assert listener.having("EXTEND_TIMEOUT_USEC") and not listener.having("READY", "1")
+            assert process.poll() is None and server.hits["/a.rss"] == 0
+            if then == "sigterm":
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=30) == 0
+                assert "stopped before start" in log.read_text()
+                other.execute("COMMIT")
+                assert other.execute("SELECT name FROM sqlite_master WHERE name = 'articles'").fetchone() is None
+                return
+            other.execute("COMMIT")
+            assert wait_for(lambda: listener.having("READY", "1"), timeout=60)
+            assert wait_for(lambda: any("polled 1 feeds" in m["STATUS"] for _t, m in listener.having("STATUS")), timeout=60)
+            assert other.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
+            assert "archive free again: starting" in log.read_text()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            stop(process)
+            listener.close()
+            other.close()
+
+
 def seed(path, count: int) -> None:
     """An archive of `count` articles stored untagged (no matches): what rematch must tag."""
     with Store(path) as store:
