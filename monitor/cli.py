@@ -125,14 +125,15 @@ def run(ctx: click.Context, once: bool) -> None:
         config = _load(ctx)
         rules = load_rules(config.rules)
 
-        def waiting(seconds: float) -> None:  # systemd's start timeout is stretched while the lock is held
-            notifier.send(status=f"ARCHIVE BUSY at start: another writer has held the lock for {seconds:.0f} s; waiting",
+        def waiting(seconds: float, why: str) -> None:  # systemd's start timeout is stretched meanwhile
+            notifier.send(status=f"ARCHIVE {why.upper()} at start for {seconds:.0f} s: "
+                          + ("no room for its schema" if why == "full" else "another writer holds the lock") + "; waiting",
                           extend_timeout_usec=10_000_000)
 
         store = open_store(config.database, story_window=config.story_window, waiting=waiting,
                            stopping=lambda: early is not None and early.stop)
         if store is None:
-            logging.getLogger("monitor").info("stopped before start: the archive was still locked by another writer")
+            logging.getLogger("monitor").info("stopped before start: the archive could not be opened yet")
             return
         with store, _workers(config) as workers, Monitor(config, store, rules, workers) as monitor:
             if once:

@@ -38,7 +38,7 @@ from .fetch import CRAWL_ACCEPT, FEED_ACCEPT, PAGE_ACCEPT, Fetcher, Robots, is_p
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
 from .places import Gazetteer, load_gazetteer
 from .rules import RuleSet
-from .store import Store, iso
+from .store import MIN_FREE_BYTES, Store, iso
 from .systemd import EarlySignals, Notifier
 from . import writer as writer_mod
 from .writer import Writer
@@ -784,7 +784,8 @@ class Monitor:
         self.full = error
         free = self.store.free_bytes()
         log.error("archive full: not polling until a write succeeds",
-                  extra={"database": str(self.config.database), "free_mib": round(free / 2**20, 1), "error": str(error)})
+                  extra={"database": str(self.config.database), "free_mib": round(free / 2**20, 1),
+                         "needs_mib": round(MIN_FREE_BYTES / 2**20), "error": str(error)})
 
     async def send_alerts(self) -> int:
         """Mail the new hits of `alert: immediate` rules, batched per cycle; a refusal is retried

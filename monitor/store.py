@@ -288,7 +288,7 @@ def _translated(method):
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise store_error(f"store: {self.path}", exc) from None
+            raise self._error(f"store: {self.path}", exc) from None
 
     return wrapper
 
@@ -315,7 +315,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if conn is not None:  # tried again at start while another writer holds the lock
                 conn.close()
-            raise store_error(f"store: {self.path}", exc) from None
+            raise self._error(f"store: {self.path}", exc) from None
 
     def close(self) -> None:
         try:  # a courtesy, not worth a wait: another writer's lock leaves the WAL for its next checkpoint
@@ -355,7 +355,7 @@ class Store:
                     self.db.execute("DELETE FROM story_bands WHERE seen < ?", [iso(now - timedelta(seconds=self.story_window))])
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error as exc:
-            raise store_error("store: checkpoint", exc) from None
+            raise self._error("store: checkpoint", exc) from None
 
     def writable(self) -> bool:
         """Whether the archive can take new pages now: the disk has room for a few MiB and SQLite
@@ -372,7 +372,7 @@ class Store:
                 conn.execute("ROLLBACK TO probe")
                 conn.execute("RELEASE probe")
         except sqlite3.Error as exc:
-            error = store_error("store: probe", exc)
+            error = self._error("store: probe", exc)
             if isinstance(error, StoreFull):
                 return False
             raise error from None
@@ -380,6 +380,19 @@ class Store:
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.path.parent).free
+
+    def _error(self, message: str, exc: Exception) -> StoreError:
+        """store_error, knowing the disk: where writing the WAL or its index meets ENOSPC, SQLite
+        says only "disk I/O error"; with the disk nearly full that is the full archive it is."""
+        error = store_error(message, exc)
+        if type(error) is StoreError and "disk I/O error" in str(exc):
+            try:
+                free = self.free_bytes()
+            except OSError:
+                return error
+            if free < MIN_FREE_BYTES:
+                return StoreFull(f"{message}: {exc} ({free / 2**20:.1f} MiB free)")
+        return error
 
     # -------------------------------------------------------------------------------- retention
 
@@ -705,7 +718,7 @@ class Store:
             with self.db.atomic():
                 return [i for i in (self._insert_article(article, stamp) for article in articles) if i is not None]
         except sqlite3.Error as exc:
-            raise store_error(f"store: {articles[0].feed if articles else ''}", exc) from None
+            raise self._error(f"store: {articles[0].feed if articles else ''}", exc) from None
 
     def save_poll(self, result: PollResult, now: datetime) -> list[int]:
         """Write one feed's poll in one transaction. Returns the ids of the articles added."""
@@ -741,7 +754,7 @@ class Store:
                         [result.status, result.error, result.failure, stamp, result.next_poll, result.feed],
                     )
         except sqlite3.Error as exc:
-            raise store_error(f"store: {result.feed}", exc) from None
+            raise self._error(f"store: {result.feed}", exc) from None
         return added
 
     def _insert_article(self, article: Article, stamp: str) -> int | None:

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from .errors import StoreBusy, StoreUnavailable
+from .errors import StoreBusy, StoreFull, StoreUnavailable
 from .store import Store
 
 log = logging.getLogger("monitor")
@@ -33,29 +33,32 @@ BUSY_WARN_AFTER = 1.0  # a wait shorter than this (our own two writers crossing)
 
 
 def open_store(path, *, story_window: float, stopping: Callable[[], bool] = lambda: False,
-               waiting: Callable[[float], None] = lambda seconds: None) -> Store | None:
-    """The archive, opened once another writer's lock lets it: a fresh file's schema and the switch
-    to WAL need the write lock. A daemon that exits here is restarted by systemd into the same lock;
-    one that waits starts the moment it clears. `waiting(seconds)` is called between tries (to keep
-    systemd's start timeout away); None when `stopping()` says a stop came first."""
-    pause, since, warned = 0.05, time.monotonic(), False
+               waiting: Callable[[float, str], None] = lambda seconds, why: None) -> Store | None:
+    """The archive, opened once it can be: a fresh file's schema and the switch to WAL need the
+    write lock and some room on the disk. A daemon that exits here is restarted by systemd into the
+    same lock or the same full disk; one that waits starts the moment they clear.
+    `waiting(seconds, why)` is called between tries (to keep systemd's start timeout away); None
+    when `stopping()` says a stop came first."""
+    pause, since, said = 0.05, time.monotonic(), 0.0
     while True:
         try:
             store = Store(path, story_window=story_window, busy_ms=BUSY_MS)
-        except StoreBusy as exc:
+        except (StoreBusy, StoreFull) as exc:
             waited = time.monotonic() - since
-            if not warned and waited >= BUSY_WARN_AFTER:
-                warned = True
-                log.warning("archive busy at start: another writer holds the lock; waiting for it",
+            why = "full" if isinstance(exc, StoreFull) else "busy"
+            if waited >= BUSY_WARN_AFTER and (not said or waited - said >= 60):  # once a minute at most
+                said = waited
+                log.warning(f"archive {why} at start: " + ("no room to write its schema" if why == "full" else
+                            "another writer holds the lock") + "; waiting",
                             extra={"database": str(path), "error": str(exc)})
             if stopping():
                 return None
-            waiting(waited)
+            waiting(waited, why)
             time.sleep(pause)
             pause = min(RETRY_MAX, pause * 2)
             continue
-        if warned:
-            log.info("archive free again: starting", extra={"database": str(path), "waited": round(time.monotonic() - since, 1)})
+        if said:
+            log.info("archive ready again: starting", extra={"database": str(path), "waited": round(time.monotonic() - since, 1)})
         return store
 
 

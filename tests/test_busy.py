@@ -135,7 +135,7 @@ def test_a_lock_held_before_the_daemon_starts_is_waited_for(tmp_path, then):
             assert wait_for(lambda: listener.having("READY", "1"), timeout=60)
             assert wait_for(lambda: any("polled 1 feeds" in m["STATUS"] for _t, m in listener.having("STATUS")), timeout=60)
             assert other.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
-            assert "archive free again: starting" in log.read_text()
+            assert "archive ready again: starting" in log.read_text()
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=30) == 0
         finally:

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 
-from conftest import Loopback, write_config
+from conftest import Loopback, NotifyListener, feed_body, wait_for, write_config
 from monitor import config as config_mod
 from monitor.daemon import Monitor
 from monitor.rules import load_rules
@@ -104,3 +109,73 @@ def _full_archive(tmp_path, records):
             assert len({r[0] for r in store.db.execute("SELECT url_key FROM articles")}) == 6
             assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert not monitor.status().startswith("ARCHIVE FULL")
+
+
+def fill(directory, leave: int) -> None:
+    """A junk file that leaves about `leave` bytes free on `directory`'s filesystem."""
+    free = shutil.disk_usage(directory).free
+    with open(directory / "junk", "wb") as junk:
+        junk.write(b"\0" * max(0, free - leave))
+
+
+def test_a_real_full_filesystem_at_start_and_while_running(tmp_path):
+    """A real 8 MiB tmpfs under the archive (CI runs as root, so the test mounts one; a machine
+    where it cannot fails the test rather than skips it). A fresh archive on the full disk: the
+    daemon waits at start instead of exiting into systemd's restart loop. Then full while running:
+    one error, nothing fetched, and both times it carries on by itself once there is room."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(small)], capture_output=True, text=True)
+    assert mounted.returncode == 0, f"this test mounts a small tmpfs and needs root (as in CI): {mounted.stderr}"
+    process = None
+    listener = NotifyListener(str(tmp_path / "notify.sock"))
+    try:
+        with Loopback() as server:
+            server.add("/a.rss", feed_body("a", 3))
+            config = write_config(tmp_path, [{"url": server.url("/a.rss"), "name": "a", "full_text": False}])
+            database = small / "archive.db"
+            config.write_text(config.read_text().replace(str(tmp_path / "archive.db"), str(database)))
+            fill(small, 16 * 1024)
+            env = dict(os.environ, PYTHONUNBUFFERED="1", NOTIFY_SOCKET=listener.path)
+            env.pop("JOURNAL_STREAM", None)
+            log = tmp_path / "stderr.log"
+            with log.open("w") as err:
+                process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
+                                           stdout=subprocess.DEVNULL, stderr=err, env=env)
+            assert wait_for(lambda: "archive full at start" in log.read_text(), timeout=60)
+            assert process.poll() is None and not listener.having("READY", "1") and server.hits["/a.rss"] == 0
+            (small / "junk").unlink()
+            assert wait_for(lambda: listener.having("READY", "1"), timeout=60)
+            assert wait_for(lambda: any("polled 1 feeds" in m["STATUS"] for _t, m in listener.having("STATUS")), timeout=60)
+            count = lambda: sqlite3.connect(database).execute("SELECT count(*) FROM articles").fetchone()[0]  # noqa: E731
+            assert count() == 3
+
+            # full while running: the next poll is not made, the error says where and how little room
+            fill(small, 0)
+            # more than the WAL's pages already on the disk can take
+            server.add("/a.rss", feed_body("a", 100).replace(b"</description>", b" " + b"Kharkiv shelling. " * 150 + b"</description>"))
+            with sqlite3.connect(database) as db:
+                db.execute("UPDATE feeds SET next_poll = '2000-01-01T00:00:00Z'")
+            process.send_signal(signal.SIGHUP)
+            errors = lambda: log.read_text().count("archive full: not polling")  # noqa: E731
+            assert wait_for(lambda: errors() == 1, timeout=60)  # the poll whose batch found the disk full
+            fetched = server.hits["/a.rss"]
+            process.send_signal(signal.SIGHUP)  # another tick: one more error line, and no fetch
+            assert wait_for(lambda: errors() == 2, timeout=60)
+            assert server.hits["/a.rss"] == fetched and process.poll() is None
+            assert any(m["STATUS"].startswith("ARCHIVE FULL") for _t, m in listener.having("STATUS"))
+            (small / "junk").unlink()
+            process.send_signal(signal.SIGHUP)  # the next tick, now rather than in a minute
+            assert wait_for(lambda: count() == 100, timeout=60)
+            assert "archive writable again" in log.read_text()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+            with sqlite3.connect(database) as db:
+                assert db.execute("SELECT count(DISTINCT url_key), count(*) FROM articles").fetchone() == (100, 100)
+                assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        listener.close()
+        subprocess.run(["umount", "-l", str(small)], capture_output=True)
