@@ -13,8 +13,7 @@ import logging
 import os
 import sys
 import time
-import contextlib
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
@@ -121,7 +120,7 @@ def run(ctx: click.Context, once: bool) -> None:
     from .writer import open_store
 
     early = ctx.obj.get("early_signals")
-    with _fatal_errors(), contextlib.closing(Notifier()) as notifier:
+    with _fatal_errors(), closing(Notifier()) as notifier:
         config = _load(ctx)
         rules = load_rules(config.rules)
 
