@@ -1,6 +1,6 @@
 """cli: the `monitor` command.
 
-    monitor [--config PATH] [--verbose] COMMAND
+    monitor [--config PATH] [--database PATH] [--verbose] COMMAND
 
 Exit status: 0 on success (a failing feed is not a failure of `run`), 2 when the config or a rule
 file is unusable, 1 when the database is unusable.
@@ -9,6 +9,7 @@ file is unusable, 1 when the database is unusable.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
@@ -92,9 +93,23 @@ def _fatal_errors():
         sys.exit(1)
 
 
+def _remember_database(ctx: click.Context, _param, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["database"] = Path(value)
+
+
+def database_option(command):
+    """`--database PATH`, the same on `monitor` and on each command that reads or writes the archive:
+    `monitor --database X serve` and `monitor serve --database X` mean one thing."""
+    return click.option("--database", metavar="PATH", type=click.Path(dir_okay=False), expose_value=False,
+                        callback=_remember_database,
+                        help="The archive (SQLite file) to use instead of the config's `database`.")(command)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="monitor")
 @click.option("--config", "config_path", metavar="PATH", help="feeds.yaml to use (default: $MONITOR_CONFIG, then ./feeds.yaml).")
+@database_option
 @click.option("-v", "--verbose", is_flag=True, help="Log debug events too.")
 @click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
 @click.pass_context
@@ -106,12 +121,39 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool)
     setup_logging(verbose, quiet)
 
 
-def _load(ctx: click.Context):
-    return config_mod.load(ctx.obj["config_path"])
+def _load(ctx: click.Context, *, feeds: bool = True):
+    """The config, with --database over its `database`. A command that needs no feed list
+    (`feeds=False`) runs on an archive named by --database without any config file."""
+    path, database = ctx.obj["config_path"], ctx.obj.get("database")
+    if not feeds and database is not None and not path.exists():
+        config = config_mod.without_file(database)
+    else:
+        try:
+            config = config_mod.load(path)
+        except ConfigError as exc:
+            if path.exists() or feeds:
+                raise
+            raise ConfigError(f"{exc.reason}; give --database PATH to read an archive without one", file=exc.file) from None
+    return config if database is None else dataclasses.replace(config, database=database)
+
+
+def _require_archive(config) -> None:
+    """A command that must not create an archive names the missing file instead of making it."""
+    if not config.database.is_file():
+        raise StoreError(f"no archive at {config.database}: run `monitor run --once` (or `monitor demo`) "
+                                   "to make one, or name another with --database PATH")
+
+
+def _archive_store(config):
+    from .store import Store
+
+    _require_archive(config)
+    return Store(config.database, story_window=config.story_window)
 
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Run one full cycle (every feed polled once) and exit.")
+@database_option
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon (or one cycle with --once)."""
@@ -174,29 +216,34 @@ def _workers(config):
 
 
 @cli.command()
+@database_option
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Validate the config and the rules; exit 2 on the first error."""
+    """Validate the config and the rules; exit 2 on the first error. Says whether the archive exists;
+    one named with --database must (exit 1)."""
     with _fatal_errors():
         config = _load(ctx)
         rules = load_rules(config.rules)
         if not len(rules):
             raise RuleError(f"rules folder {config.rules} holds no rules (*.yaml): the daemon would archive "
                             "articles and never match one")
+        if "database" in ctx.obj:
+            _require_archive(config)
     click.echo(f"{ctx.obj['config_path']}: ok ({len(config.feeds)} feeds, {len(rules)} rules in {config.rules})")
+    made = "" if config.database.is_file() else ": not made yet (`monitor run` makes it)"
+    click.echo(f"archive {config.database}{made}")
 
 
 @cli.group(invoke_without_command=True)
+@database_option
 @click.pass_context
 def feeds(ctx: click.Context) -> None:
     """Show each feed's health: last status, error, articles, next poll (or manage the feeds)."""
-    from .store import Store
-
     if ctx.invoked_subcommand is not None:
         return
     with _fatal_errors():
         config = _load(ctx)
-        with Store(config.database) as store:
+        with _archive_store(config) as store:
             now = _now()
             store.sync_feeds(config.feeds, now)
             rows = store.health()
@@ -478,6 +525,7 @@ def _read_source(source: str) -> tuple[str, str, str | None]:
 @click.option("--since", metavar="DATE", help="Only articles published (or fetched) on or after DATE (YYYY-MM-DD).")
 @click.option("--rule", "rule_name", metavar="NAME", help="Re-apply only this rule (places are re-tagged too).")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(min=1), help="Articles per transaction.")
+@database_option
 @click.pass_context
 def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch: int) -> None:
     """Re-apply the rules and places to the archive: resumable, one transaction per batch."""
@@ -490,7 +538,6 @@ def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch:
 
     from .places import load_gazetteer
     from .rules import tag
-    from .store import Store
 
     if since:
         try:
@@ -498,7 +545,7 @@ def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch:
         except ValueError:
             raise click.BadParameter("must be a date such as 2026-11-01", param_hint="--since") from None
     with _fatal_errors():
-        config = _load(ctx)
+        config = _load(ctx, feeds=False)
         ruleset = load_rules(config.rules)
         if rule_name and rule_name not in {r.name for r in ruleset.rules}:
             raise RuleError(f"no rule named {rule_name!r} in {config.rules}")
@@ -508,7 +555,7 @@ def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch:
         stopping = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.append(True))
-        with Store(config.database) as store:
+        with _archive_store(config) as store:
             store.sync_places(gazetteer.places)
             job = store.job("rematch", args, lambda: store.count_since(since))
             if job["resumed"]:
@@ -544,11 +591,11 @@ def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch:
 @click.option("--dry-run", is_flag=True, help="Build the message and mark nothing as sent.")
 @click.option("--send", "send_", is_flag=True, help="Send it (what happens without --dry-run; for scripts that say so).")
 @click.option("--output", type=click.File("w", encoding="utf-8"), metavar="FILE", help="Write the RFC 5322 message to FILE.")
+@database_option
 @click.pass_context
 def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, output) -> None:
     """Build the digest of a period's hits and send it (or, with --dry-run, only show it)."""
     from . import digest as digest_stage
-    from .store import Store
 
     if dry_run and send_:
         raise click.UsageError("--dry-run and --send contradict each other")
@@ -557,12 +604,12 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     with _fatal_errors():
-        config = _load(ctx)
+        config = _load(ctx, feeds=not dry_run)
         settings = config.digest
         if not dry_run and not (settings and settings.to and settings.sender and settings.smtp):
             raise ConfigError("sending needs `digest: to, from, smtp` in the config (or use --dry-run)", file=str(config.path))
         ruleset = load_rules(config.rules)
-        with Store(config.database, story_window=config.story_window) as store:
+        with _archive_store(config) as store:
             try:
                 outcome = digest_stage.deliver(store, config, list(ruleset.rules), _now(), since=period, dry_run=dry_run)
             except digest_stage.DigestError as exc:
@@ -584,6 +631,7 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@database_option
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Browse the archive in Datasette, with our metadata, facets and canned queries (read-only)."""
@@ -594,13 +642,12 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     from .serve import command, metadata
 
     with _fatal_errors():
-        config = _load(ctx)
+        config = _load(ctx, feeds=False)
+        _require_archive(config)
     try:
         import datasette  # noqa: F401 - the extra
     except ImportError:
         raise click.ClickException("Datasette is not installed: pip install 'monitor[datasette]'") from None
-    if not config.database.exists():
-        raise click.ClickException(f"no archive at {config.database} yet: run `monitor run --once` first")
     meta = tempfile.NamedTemporaryFile("w", suffix=".json", prefix="monitor-datasette-", delete=False)
     with meta:
         json.dump(metadata(config.database.stem), meta, ensure_ascii=False)
@@ -609,23 +656,16 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     os.execvp(sys.executable, command(config.database, meta.name, host, port))
 
 
-def _archive_store(config):
-    from .store import Store
-
-    if not config.database.exists():
-        raise click.ClickException(f"no archive at {config.database} yet: run `monitor run --once` first")
-    return Store(config.database, story_window=config.story_window)
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (bytes, counts, UTC times) for scripts.")
+@database_option
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Show the archive's size and counts: file and WAL, free pages, articles, hits, stories, last prune and VACUUM."""
     import json
 
     with _fatal_errors():
-        config = _load(ctx)
+        config = _load(ctx, feeds=False)
         with _archive_store(config) as store:
             s = store.stats()
             s["writable"] = store.writable()
@@ -673,11 +713,12 @@ def _bytes(n: int) -> str:
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 @click.option("--vacuum", "vacuum_", is_flag=True, help="Then compact the file with VACUUM, due or not.")
+@database_option
 @click.pass_context
 def prune(ctx: click.Context, dry_run: bool, vacuum_: bool) -> None:
     """Delete the articles older than archive.keep_unmatched that matched no rule (hits and their stories stay)."""
     with _fatal_errors():
-        config = _load(ctx)
+        config = _load(ctx, feeds=False)
         keep = config.archive.keep_unmatched
         with _archive_store(config) as store:
             if keep is None:

@@ -550,6 +550,18 @@ def loads(text: str, path: Path) -> Config:
     )
 
 
+def found_rules() -> Path | None:
+    """The rules to use when no config names any: ./rules, else those of the source tree monitor runs from."""
+    return next((p for p in (Path.cwd() / "rules", Path(__file__).resolve().parents[1] / "rules") if p.is_dir()), None)
+
+
+def without_file(database: Path) -> Config:
+    """The config of a command that reads an archive and needs no feed list, when there is no config
+    file: every default, no feeds, the rules found_rules() finds."""
+    return Config(path=Path("(no config file)"), database=database,
+                  rules=found_rules() or Path(TOP_SETTINGS["rules"].default), feeds=(), fetch=default_fetch())
+
+
 def config_path(given: str | None) -> Path:
     """--config, then $MONITOR_CONFIG, then ./feeds.yaml."""
     return Path(given or os.environ.get("MONITOR_CONFIG") or "feeds.yaml")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
+import shlex
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .config import Config, FeedConfig, default_fetch
+from .config import Config, FeedConfig, default_fetch, found_rules
 from .daemon import Monitor
 from .rules import compile_rules, load_rules
 from .store import Store
@@ -80,15 +82,8 @@ def serve_demo():
         server.server_close()
 
 
-def _rules_folder() -> Path | None:
-    for candidate in (Path.cwd() / "rules", Path(__file__).resolve().parents[1] / "rules"):
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
 def run_demo(database: Path, console: Console) -> None:
-    rules_dir = _rules_folder()
+    rules_dir = found_rules()
     rules = load_rules(rules_dir) if rules_dir else compile_rules([])
     with serve_demo() as base:
         names = sorted(p.rsplit("/", 1)[1] for p in _files() if p.startswith("/feeds/"))
@@ -112,22 +107,36 @@ def run_demo(database: Path, console: Console) -> None:
                 "(nothing is fetched twice)"
             )
             _show(store, console)
-    install = escape("pip install -e '.[datasette]'")
-    console.print(
-        f"\nBrowse it: [bold]{install} && datasette {database}[/]\n"
-        f"Or query it: sqlite3 {database} \"SELECT title FROM articles_fts WHERE articles_fts MATCH 'ceasefire'\""
-    )
+    _next_steps(database, console)
+
+
+def _next_steps(database: Path, console: Console) -> None:
+    """The commands to go on with, exactly as they run here (the archive named by --database: no
+    config file needed)."""
+    db = shlex.quote(str(database))
+    steps = [(f"monitor serve --database {db}", f"browse it in Datasette: http://127.0.0.1:8001/{database.stem}"),
+             (f"monitor digest --dry-run --database {db}", "read the digest its hits make"),
+             (f"monitor stats --database {db}", "its size and counts")]
+    if importlib.util.find_spec("datasette") is None:
+        steps.insert(0, ("pip install 'monitor[datasette]'", "once, for serve"))
+    console.print("\nNext:")
+    for command, what in steps:  # soft_wrap: a command is never broken, whatever the terminal's width
+        console.print(f"  {escape(command)}\n      {escape(what)}", soft_wrap=True)
 
 
 def _show(store: Store, console: Console) -> None:
-    table = Table(title="articles stored")
-    for column in ("feed", "lang", "source", "title", "rules", "words"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="articles stored")  # 80 columns: rules one a line, titles wrapped at words
+    table.add_column("feed", overflow="fold", max_width=12)
+    table.add_column("lang")
+    table.add_column("text")
+    table.add_column("rules", no_wrap=True)
+    table.add_column("title", ratio=1)
     rows = store.db.query(
         "SELECT a.feed, a.lang, a.text_source, a.title, length(a.text) - length(replace(a.text, ' ', '')) + 1 AS words, "
-        "(SELECT group_concat(rule, ', ') FROM matches m WHERE m.article_id = a.id) AS rules "
+        "(SELECT group_concat(rule, char(10)) FROM matches m WHERE m.article_id = a.id) AS rules "
         "FROM articles a ORDER BY a.feed, a.id"
     )
     for row in rows:
-        table.add_row(row["feed"], row["lang"] or "", row["text_source"], row["title"], row["rules"] or "", str(row["words"]))
+        table.add_row(row["feed"], row["lang"] or "", f"{row['words']} words\n{row['text_source']}",
+                      row["rules"] or "", escape(row["title"] or ""), end_section=True)
     console.print(table)
