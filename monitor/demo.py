@@ -2,6 +2,8 @@
 
 The files in data/demo/ are served on 127.0.0.1 by a small threaded HTTP server (with ETags, so a
 second cycle sees 304s), one cycle runs into a demo database, and what was stored is printed.
+Their dates are moved by whole days so that the newest item is a day old: the demo archive is this
+week's news, as the canned queries' and the digest's periods (by publication time) expect.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import asyncio
 import hashlib
 import importlib.util
 import shlex
+import re
 import threading
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -25,6 +29,26 @@ from .daemon import Monitor
 from .rules import compile_rules, load_rules
 from .store import Store
 from .workers import Workers
+
+NEWEST = date(2026, 11, 16)  # the newest item's day in data/demo
+_ISO = re.compile(rb"\b(\d{4})-(\d{2})-(\d{2})(?=T\d{2}:\d{2})")  # a time's date, not an id's (guid 2026-11-13:…)
+_RFC822 = re.compile(rb"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{1,2}) ([A-Z][a-z]{2}) (\d{4})\b")
+_MONTHS = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"]
+_DAYS = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"]
+
+
+def shift_dates(body: bytes, days: int) -> bytes:
+    """`body` with every ISO 8601 and RFC 822 date moved `days` days (ASCII, so any charset)."""
+    def iso(m: re.Match) -> bytes:
+        moved = date(int(m[1]), int(m[2]), int(m[3])) + timedelta(days=days)
+        return moved.isoformat().encode()
+
+    def rfc822(m: re.Match) -> bytes:
+        moved = date(int(m[3]), _MONTHS.index(m[2]) + 1, int(m[1])) + timedelta(days=days)
+        return b"%s, %02d %s %d" % (_DAYS[moved.weekday()], moved.day, _MONTHS[moved.month - 1], moved.year)
+
+    return _RFC822.sub(rfc822, _ISO.sub(iso, body))
+
 
 _TYPES = {".rss": "application/rss+xml", ".atom": "application/atom+xml", ".json": "application/feed+json"}
 
@@ -43,9 +67,11 @@ def _files() -> dict[str, tuple[bytes, str]]:
 
 
 @contextmanager
-def serve_demo():
-    """Serve the demo files on 127.0.0.1 (a free port). Yields the base URL."""
-    files = _files()
+def serve_demo(now: datetime | None = None):
+    """Serve the demo files on 127.0.0.1 (a free port), their newest item a day before `now`. Yields the base URL."""
+    today = (now or datetime.now(timezone.utc)).date()
+    days = (today - timedelta(days=1) - NEWEST).days
+    files = {path: (shift_dates(raw, days), ctype) for path, (raw, ctype) in _files().items()}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's naming)

@@ -150,3 +150,32 @@ def test_the_demo_ends_with_next_commands_that_run_as_printed(demo):
             run = subprocess.run(argv, cwd=where, capture_output=True, text=True, timeout=300)
             assert run.returncode == 0, (command, run.stderr)
             assert run.stdout.strip(), command
+
+
+def test_the_demo_archive_is_this_weeks_news(demo):
+    """The sample items' dates move with the calendar: a period by publication time ("the last 7 days",
+    the digest's) finds the demo's stories whatever day it runs."""
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    where, _ = demo
+    with contextlib.closing(sqlite3.connect(where / "first.db")) as db:
+        published = sorted(datetime.fromisoformat(p) for (p,) in db.execute("SELECT published FROM articles"))
+    now = datetime.now(timezone.utc)
+    assert len(published) == 9
+    assert now - timedelta(days=2) < published[-1] < now - timedelta(hours=12)
+    assert published[0] > now - timedelta(days=10)
+
+
+@pytest.mark.parametrize("body, days, moved", [
+    (b"<pubDate>Sat, 14 Nov 2026 08:05:00 GMT</pubDate>", 21, b"<pubDate>Sat, 05 Dec 2026 08:05:00 GMT</pubDate>"),
+    (b"<pubDate>Mon, 30 Nov 2026 08:05:00 GMT</pubDate>", 2, b"<pubDate>Wed, 02 Dec 2026 08:05:00 GMT</pubDate>"),
+    (b'"date_published": "2026-11-16T08:30:00+02:00"', 46, b'"date_published": "2027-01-01T08:30:00+02:00"'),
+    (b"<id>tag:x,2026-11-13:kontrnastup</id>", 5, b"<id>tag:x,2026-11-13:kontrnastup</id>"),  # an id stays
+    ("<time datetime=\"2026-11-11T16:20:00+02:00\">11 листопада</time>".encode("cp1251"), -1,
+     "<time datetime=\"2026-11-10T16:20:00+02:00\">11 листопада</time>".encode("cp1251")),
+])
+def test_demo_dates_move_by_whole_days(body, days, moved):
+    from monitor.demo import shift_dates
+
+    assert shift_dates(body, days) == moved
