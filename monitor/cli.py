@@ -524,10 +524,11 @@ def _read_source(source: str) -> tuple[str, str, str | None]:
 @cli.command()
 @click.option("--since", metavar="DATE", help="Only articles published (or fetched) on or after DATE (YYYY-MM-DD).")
 @click.option("--rule", "rule_name", metavar="NAME", help="Re-apply only this rule (places are re-tagged too).")
+@click.option("--rules", "rules_dir", metavar="DIR", help="Rule folder (default: the config's `rules`): a draft's, to backtest it.")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(min=1), help="Articles per transaction.")
 @database_option
 @click.pass_context
-def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch: int) -> None:
+def rematch(ctx: click.Context, since: str | None, rule_name: str | None, rules_dir: str | None, batch: int) -> None:
     """Re-apply the rules and places to the archive: resumable, one transaction per batch."""
     import hashlib
     import json
@@ -546,9 +547,10 @@ def rematch(ctx: click.Context, since: str | None, rule_name: str | None, batch:
             raise click.BadParameter("must be a date such as 2026-11-01", param_hint="--since") from None
     with _fatal_errors():
         config = _load(ctx, feeds=False)
-        ruleset = load_rules(config.rules)
+        folder = Path(rules_dir) if rules_dir else config.rules
+        ruleset = load_rules(folder)
         if rule_name and rule_name not in {r.name for r in ruleset.rules}:
-            raise RuleError(f"no rule named {rule_name!r} in {config.rules}")
+            raise RuleError(f"no rule named {rule_name!r} in {folder}")
         gazetteer = load_gazetteer()
         fingerprint = hashlib.sha256("\n".join(f"{r.name}={r.query}" for r in ruleset.rules).encode()).hexdigest()[:16]
         args = json.dumps({"since": since, "rule": rule_name, "rules": fingerprint})
