@@ -426,6 +426,11 @@ def _convert(kind: str, raw: Any) -> Any:
     raise AssertionError(kind)
 
 
+def check_value(kind: str, raw: Any) -> Any:
+    """A raw value of one of the tables' kinds, checked and converted; ValueError says what is wrong."""
+    return _convert(kind, raw)
+
+
 def _addresses(raw: Any, many: bool) -> Any:
     values = [raw] if isinstance(raw, str) or not many else raw
     if not isinstance(values, (list, tuple)) or not values:
