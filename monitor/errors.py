@@ -1,7 +1,7 @@
 """The errors of monitor: one base class and a small tree.
 
     MonitorError                  anything monitor raises on purpose
-     ├── ConfigError              feeds.yaml is unusable: names file, line and key
+     ├── ConfigError              feeds.yaml (or an OPML file) is unusable: names file, line, column, key
      ├── RuleError                a rule file is unusable: names file, line and column
      ├── StoreError               the database is unusable (corrupt, too new, a write refused)
      │    └── StoreUnavailable    the archive cannot take writes now; not a feed's fault: try later

@@ -257,7 +257,7 @@ def test_unknown_set_and_duplicates(tmp_path):
     (tmp_path / "a.yaml").write_text("name: a\nquery: '@nowhere'\n")
     with pytest.raises(RuleError, match="unknown set @nowhere") as info:
         load_rules(tmp_path)
-    assert info.value.column == 1
+    assert (info.value.line, info.value.column) == (2, 9)  # the @ in the file, after "query: '"
     (tmp_path / "a.yaml").write_text("name: same\nkeywords: [a]\n")
     (tmp_path / "b.yaml").write_text("name: same\nkeywords: [b]\n")
     with pytest.raises(RuleError, match="also defined"):
