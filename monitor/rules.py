@@ -53,7 +53,7 @@ class Rule:
     tags: tuple[str, ...] = ()
     file: str = ""
     line: int | None = None  # of its name
-    where: "QuerySource | None" = field(default=None, compare=False, repr=False)  # of its query, in the file
+    where: QuerySource | None = field(default=None, compare=False, repr=False)  # of its query, in the file
 
 
 @dataclass
