@@ -23,7 +23,7 @@ from rich.table import Table
 
 from . import __version__
 from . import config as config_mod
-from .errors import ConfigError, MonitorError, RuleError, StoreError
+from .errors import ConfigError, MonitorError, RuleError, StoreError, pointed
 from .rules import explain_error, load_rules
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -86,7 +86,7 @@ def _fatal_errors():
         click.echo(f"monitor: {explain_error(exc)}", err=True)
         sys.exit(2)
     except ConfigError as exc:
-        click.echo(f"monitor: {exc}", err=True)
+        click.echo(f"monitor: {pointed(exc)}", err=True)
         sys.exit(2)
     except StoreError as exc:
         click.echo(f"monitor: {exc}", err=True)
@@ -275,7 +275,7 @@ _RELOAD = "reload the daemon (systemctl reload monitor) to"
 
 @feeds.command("add")
 @click.argument("url")
-@click.option("--name", metavar="NAME", help="The feed's name (default: its host and path).")
+@click.option("--name", metavar="NAME", help="The feed's name (default: a slug of the title found, else its host and path).")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag for the feed; repeat for more.")
 @click.option("--interval", metavar="DURATION", help="How often it is polled, e.g. 30m (default: the config's).")
 @click.option("--no-check", is_flag=True, help="Add URL as it is: no request, no discovery.")
@@ -311,7 +311,9 @@ def feeds_add(ctx: click.Context, url: str, name: str | None, tags: tuple[str, .
             click.echo(f"found {found.url}{title} ({found.format}, {found.items} {what})", err=True)
             if found.type != "feed":
                 click.echo(f"no feed with items there: added as `type: {found.type}`, crawled politely", err=True)
-            entry = feeds_mod.Entry(found.url, name=name, tags=tags, interval=interval, type=found.type)
+            # named by the title it found, made unique; `type:` only for what is not a feed
+            entry = feeds_mod.Entry(found.url, name=name, tags=tags, interval=interval, hint=found.title or None,
+                                    type=found.type if found.type != "feed" else None)
         added = feeds_mod.add_feed(path, entry)
     click.echo(f"added {added.name} ({added.url}) to {path}; {_RELOAD} poll it", err=True)
 

@@ -1,7 +1,8 @@
 """feeds.yaml: one table of defaults, validated once at start, passed explicitly.
 
 Every key a user can write is in one of the SETTINGS tables below, with its default and a help line;
-tests check that each one is documented in README.md. Errors name the file, the line and the key.
+tests check that each one is documented in README.md. Errors name the file, the line and column of
+the value (or key) at fault, and the key: "feeds.yaml:12:15: feeds[3].interval: must be …".
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import yaml
 
 from . import __version__
 from .errors import ConfigError
+from .position import error_spot, line_text, node_start
 
 USER_AGENT = f"monitor/{__version__} (media monitor; +https://github.com/monitor-project/monitor)"
 
@@ -237,22 +239,24 @@ def _compose(text: str, file: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.context_mark or exc.problem_mark  # the context is where the broken construct began
-        line = mark.line + 1 if mark else None
-        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from None
+        spot = error_spot(exc, text)
+        line, column = spot if spot else (None, None)
+        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line, column=column,
+                          source=line_text(text, line) if line else None) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=file) from None
 
 
 class _Checker:
-    """Turns YAML nodes into checked Python values, raising ConfigError with file, line and key."""
+    """Turns YAML nodes into checked Python values, raising ConfigError with file, line, column and key."""
 
-    def __init__(self, file: str):
-        self.file = file
+    def __init__(self, file: str, text: str):
+        self.file, self.text = file, text
         self._constructor = _Loader("")
 
     def fail(self, node: yaml.Node, key: str, message: str) -> ConfigError:
-        return ConfigError(message, file=self.file, line=node.start_mark.line + 1, key=key)
+        line, column, source = node_start(self.text, node)
+        return ConfigError(message, file=self.file, line=line, column=column, key=key, source=source)
 
     def scalar(self, node: yaml.Node) -> Any:
         return self._constructor.construct_object(node, deep=True)
@@ -426,6 +430,11 @@ def _convert(kind: str, raw: Any) -> Any:
     raise AssertionError(kind)
 
 
+def check_value(kind: str, raw: Any) -> Any:
+    """A raw value of one of the tables' kinds, checked and converted; ValueError says what is wrong."""
+    return _convert(kind, raw)
+
+
 def _addresses(raw: Any, many: bool) -> Any:
     values = [raw] if isinstance(raw, str) or not many else raw
     if not isinstance(values, (list, tuple)) or not values:
@@ -485,7 +494,7 @@ def load(path: str | os.PathLike) -> Config:
 
 def loads(text: str, path: Path) -> Config:
     file = str(path)
-    checker = _Checker(file)
+    checker = _Checker(file, text)
     root = _compose(text, file)
     if root is None:
         raise ConfigError("is empty: it needs at least a `feeds:` list", file=file)
@@ -513,7 +522,8 @@ def loads(text: str, path: Path) -> Config:
         name = entry.get("name") or _default_name(entry["url"])
         line = node.start_mark.line + 1
         if name in names:
-            raise ConfigError(f"duplicate feed name {name!r} (first at line {names[name]})", file=file, line=line, key=f"{key}.name")
+            at = found["name"][0] if not isinstance(node, yaml.ScalarNode) and "name" in found else node
+            raise checker.fail(at, f"{key}.name", f"duplicate feed name {name!r} (first at line {names[name]})")
         names[name] = line
         feeds.append(FeedConfig(**(defaults | entry | {"name": name, "tags": tuple(entry.get("tags", ()))})))
 

@@ -1,7 +1,7 @@
 """The errors of monitor: one base class and a small tree.
 
     MonitorError                  anything monitor raises on purpose
-     ├── ConfigError              feeds.yaml is unusable: names file, line and key
+     ├── ConfigError              feeds.yaml (or an OPML file) is unusable: names file, line, column, key
      ├── RuleError                a rule file is unusable: names file, line and column
      ├── StoreError               the database is unusable (corrupt, too new, a write refused)
      │    └── StoreUnavailable    the archive cannot take writes now; not a feed's fault: try later
@@ -26,11 +26,17 @@ class MonitorError(Exception):
 
 
 class ConfigError(MonitorError):
-    def __init__(self, message: str, *, file: str = "", line: int | None = None, key: str = ""):
-        self.file, self.line, self.key, self.reason = file, line, key, message
+    """Reads "file:line:column: key: what"; the parts not known are left out."""
+
+    def __init__(self, message: str, *, file: str = "", line: int | None = None, key: str = "",
+                 column: int | None = None, source: str | None = None):
+        self.file, self.line, self.column, self.key, self.reason = file, line, column, key, message
+        self.source = source  # the line of the file the column points into, for a caret under it
         where = file
         if line is not None:
             where = f"{where}:{line}"
+            if column is not None:
+                where = f"{where}:{column}"
         if key:
             where = f"{where}: {key}" if where else key
         super().__init__(f"{where}: {message}" if where else message)
@@ -39,13 +45,21 @@ class ConfigError(MonitorError):
 class RuleError(MonitorError):
     def __init__(self, message: str, *, file: str = "", line: int | None = None, column: int | None = None):
         self.file, self.line, self.column, self.reason = file, line, column, message
-        self.source: str | None = None  # the query the column points into, when there is one
+        self.source: str | None = None  # the line (of the file, or the query) the column points into
         where = file
         if line is not None:
             where = f"{where}:{line}"
             if column is not None:
                 where = f"{where}:{column}"
         super().__init__(f"{where}: {message}" if where else message)
+
+
+def pointed(error: ConfigError | RuleError) -> str:
+    """The message, then the line it points into with a caret under the column."""
+    if not error.source or not error.column:
+        return str(error)
+    line = error.source.rstrip("\r\n").expandtabs(1)  # a tab is one column, as YAML counts it
+    return f"{error}\n{line}\n{' ' * (error.column - 1)}^"
 
 
 class StoreError(MonitorError):

@@ -23,7 +23,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 from urllib.parse import urlsplit
 
 import yaml
@@ -35,7 +35,7 @@ from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from . import config as config_mod
 from . import crawl
-from .config import FEED_SETTINGS, FeedConfig, FetchConfig
+from .config import FEED_KEYS, FEED_SETTINGS, FeedConfig, FetchConfig
 from .errors import ConfigError, FetchError, ParseError
 from .fetch import Fetcher, is_public_address
 from .crawl import feed_links
@@ -191,8 +191,12 @@ class Entry:
     name: str | None = None  # given by the user: refused when taken
     tags: tuple[str, ...] = ()
     interval: str | None = None  # as written ("30m"): the file stays in the user's units
-    hint: str | None = None  # a name to derive from (an OPML title) when none is given
-    type: str | None = None  # written only for what is not a feed: sitemap or page
+    hint: str | None = None  # a name to derive from (a feed's or an OPML title) when none is given
+    type: str | None = None  # written when given: discovery gives only sitemap or page
+    # Other feed keys as they go into feeds.yaml (from OPML): checked values, durations and sizes
+    # as written, so the file keeps the exporter's units.
+    settings: tuple[tuple[str, Any], ...] = ()
+    keep_hint: bool = False  # the hint is a feed name (monitor:name), taken as it is, not slugged
 
 
 @dataclass(frozen=True)
@@ -275,12 +279,13 @@ def add_feeds(path: str | os.PathLike, entries: Sequence[Entry], *, skip_present
                 raise ConfigError(f"a feed named {name!r} is already there ({names[name].url}); nothing added",
                                   file=str(path), line=line, key=key)
         else:
-            name = _unique(slug(entry.hint or "") or config_mod._default_name(url), set(names))
+            hint = (entry.hint or "").strip() if entry.keep_hint else slug(entry.hint or "")
+            name = _unique(hint or config_mod._default_name(url), set(names))
         new = Added(name, url)
         names[name] = new
         urls[url_key(url)] = new
         added.append(new)
-        blocks.append(_entry_map(name, url, entry.tags, entry.interval, entry.type))
+        blocks.append(_entry_map(name, url, entry.tags, entry.interval, entry.type, dict(entry.settings)))
     if added and not dry_run:
         try:
             after = _splice_add(text, doc, blocks)
@@ -352,11 +357,14 @@ def _scalar(value: str):
     return value if _plain_safe(value) else SingleQuotedScalarString(value)
 
 
-def _entry_map(name: str, url: str, tags: Iterable[str], interval: str | None, kind: str | None = None) -> CommentedMap:
+def _entry_map(name: str, url: str, tags: Iterable[str], interval: str | None, kind: str | None = None,
+               settings: dict[str, Any] | None = None) -> CommentedMap:
+    settings = settings or {}
+    kind, interval = kind or settings.get("type"), interval or settings.get("interval")
     entry = CommentedMap()
     entry["url"] = _scalar(url)
     entry["name"] = _scalar(name)
-    if kind and kind != "feed":
+    if kind:
         entry["type"] = _scalar(kind)
     tags = [t.strip() for t in tags if t.strip()]
     if tags:
@@ -365,6 +373,9 @@ def _entry_map(name: str, url: str, tags: Iterable[str], interval: str | None, k
         entry["tags"] = flow
     if interval:
         entry["interval"] = _scalar(interval)
+    for key, value in settings.items():
+        if key not in ("type", "interval"):
+            entry[key] = _scalar(value) if isinstance(value, str) else value
     return entry
 
 
@@ -514,6 +525,14 @@ def _replace(path: Path, before: str, after: str, *, expect: dict[str, str] | No
 
 # ------------------------------------------------------------------------------------------ OPML
 
+# Our own attributes on an outline carry every feed setting OPML has no word for, so an export
+# imports back as it was; other readers ignore a namespace they do not know. Never change it: files
+# written with it must keep importing.
+OPML_NS = "https://github.com/monitor-project/monitor/opml"
+OPML_PREFIX = "monitor"
+# What OPML's own attributes carry: xmlUrl the url, text the name, category the tags.
+_OPML_OWN = ("url", "name", "tags")
+
 
 def read_opml(path: str | os.PathLike) -> list[Entry]:
     """The feeds of an OPML file (outlines with an xmlUrl), in document order. The outlines they sit
@@ -539,8 +558,32 @@ def read_opml(path: str | os.PathLike) -> list[Entry]:
     if body is None:
         raise ConfigError("not OPML: no <body>", file=file, line=root.sourceline)
     entries: list[Entry] = []
-    _walk(body, (), entries)
+    _walk(body, (), entries, _Source(file, data.lstrip().decode("utf-8", "replace").split("\n")))
     return entries
+
+
+@dataclass(frozen=True)
+class _Source:
+    file: str
+    lines: list[str]
+
+    def attribute(self, outline, localname: str) -> tuple[int | None, int | None, str | None]:
+        """Line, column and text of the line where an attribute of ours is written. libxml2 gives
+        the line where the start tag ends: the tag's lines are searched back from there, each from
+        its end (an outline wraps its attributes, or several share a line)."""
+        prefix = next((p for p, uri in outline.nsmap.items() if uri == OPML_NS and p), None)
+        end = outline.sourceline
+        if not prefix or not end or end > len(self.lines):
+            return end, None, None
+        pattern = re.compile(rf"(?<![\w:.-]){re.escape(prefix)}:{re.escape(localname)}\s*=")
+        for number in range(end, 0, -1):
+            text = self.lines[number - 1]
+            found = list(pattern.finditer(text))
+            if found:
+                return number, found[-1].start() + 1, text
+            if "<" in text:
+                break
+        return end, None, None
 
 
 def _local(element) -> str:
@@ -555,25 +598,78 @@ def _attr(element, name: str) -> str:
     return ""
 
 
-def _walk(parent, tags: tuple[str, ...], out: list[Entry]) -> None:
+def _walk(parent, tags: tuple[str, ...], out: list[Entry], source: _Source) -> None:
     for outline in parent:
         if _local(outline) != "outline":
             continue
         label = _attr(outline, "text") or _attr(outline, "title")
         url = _attr(outline, "xmlurl")
         if not url:
-            _walk(outline, tags + ((label,) if label else ()), out)
+            _walk(outline, tags + ((label,) if label else ()), out, source)
             continue
         # category="/Europe/Ukraine,news": comma-separated, each a slash-delimited path
         own = [part.strip() for item in _attr(outline, "category").split(",") for part in item.strip("/ ").split("/")]
-        out.append(Entry(url=url, tags=tuple(dict.fromkeys(t for t in (*tags, *own) if t)), hint=label or None))
+        settings = _settings_of(outline, source)
+        name = settings.pop("name", None)
+        out.append(Entry(url=url, tags=tuple(dict.fromkeys(t for t in (*tags, *own) if t)), hint=name or label or None,
+                         keep_hint=bool(name), settings=tuple(settings.items())))
+
+
+def _settings_of(outline, source: _Source) -> dict[str, Any]:
+    """The monitor:* attributes of an outline, checked, as they go into feeds.yaml."""
+    table = FEED_KEYS | FEED_SETTINGS
+    out: dict[str, Any] = {}
+    for key, raw in outline.attrib.items():
+        qname = etree.QName(key)
+        if qname.namespace != OPML_NS:
+            continue
+        name = qname.localname
+        try:
+            if name not in table or name in ("url", "tags"):
+                known = ", ".join(f"{OPML_PREFIX}:{k}" for k in table if k not in ("url", "tags"))
+                raise ValueError(f"unknown attribute (known: {known})")
+            out[name] = _from_attribute(table[name].kind, raw.strip())
+        except ValueError as exc:
+            line, column, text = source.attribute(outline, name)
+            raise ConfigError(str(exc), file=source.file, line=line, column=column, source=text,
+                              key=f"{OPML_PREFIX}:{name}") from None
+    return out
+
+
+def _from_attribute(kind: str, raw: str) -> Any:
+    """An attribute's text as feeds.yaml takes it: true/false and whole numbers typed, durations and
+    sizes as written; ValueError, as config.load would say it, when the value is bad."""
+    value: Any = raw
+    if kind == "bool":
+        value = {"true": True, "false": False}.get(raw.lower(), raw)
+    elif kind == "int" and re.fullmatch(r"[+-]?\d+", raw):
+        value = int(raw)
+    config_mod.check_value(kind, value)
+    return value
+
+
+def _to_attribute(kind: str, value: Any) -> str:
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "duration":
+        for unit, seconds in (("d", 86400), ("h", 3600), ("m", 60)):
+            if value % seconds == 0:
+                return f"{int(value // seconds)}{unit}"
+        return f"{int(value)}s" if float(value).is_integer() else f"{value!r}s"
+    if kind == "size":
+        for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+            if value % size == 0:
+                return f"{value // size}{unit}"
+    return str(value)
 
 
 def write_opml(feeds: Sequence[FeedConfig], *, title: str, titles: dict[str, str] | None = None,
                html_urls: dict[str, str] | None = None) -> bytes:
-    """OPML 2.0 of the feeds: one outline each, its name as text, tags as the category attribute.
-    `titles` and `html_urls` (by feed name) add what is known beyond the config."""
-    root = etree.Element("opml", version="2.0")
+    """OPML 2.0 of the feeds: one outline each, its name as text, tags as the category attribute,
+    every other setting that is not its default as a monitor:* attribute (OPML_NS); the name too when
+    the text would not import back as it. `titles` and `html_urls` (by feed name) add what is known
+    beyond the config."""
+    root = etree.Element("opml", version="2.0", nsmap={OPML_PREFIX: OPML_NS})
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title
     body = etree.SubElement(root, "body")
@@ -585,4 +681,10 @@ def write_opml(feeds: Sequence[FeedConfig], *, title: str, titles: dict[str, str
             outline.set("htmlUrl", html_urls[feed.name])
         if feed.tags:
             outline.set("category", ",".join(feed.tags))
+        if slug(feed.name) != feed.name:
+            outline.set(f"{{{OPML_NS}}}name", feed.name)
+        for key, setting in (FEED_KEYS | FEED_SETTINGS).items():
+            value = getattr(feed, key)
+            if key not in _OPML_OWN and value != setting.default and value is not None:
+                outline.set(f"{{{OPML_NS}}}{key}", _to_attribute(setting.kind, value))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -21,6 +21,7 @@ snippet around the first hit.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,10 +29,11 @@ from typing import Iterable
 
 import yaml
 
-from .errors import RuleError
+from .errors import RuleError, pointed
 from .index import TermIndex, Tokens, tokenize, variants
 from .model import Match
-from .query import TEXT_FIELDS, And, Meta, Near, Node, Not, Or, SetRef, Term, caret, parse_query
+from .position import error_spot, line_column, line_text, node_start, value_spots
+from .query import TEXT_FIELDS, And, Meta, Near, Node, Not, Or, SetRef, Term, parse_query
 
 RULE_KEYS = {"name", "description", "query", "keywords", "fields", "languages", "priority", "alert", "tags"}
 FILE_KEYS = {"rules", "sets"}
@@ -50,7 +52,8 @@ class Rule:
     alert: bool = False
     tags: tuple[str, ...] = ()
     file: str = ""
-    line: int | None = None
+    line: int | None = None  # of its name
+    where: QuerySource | None = field(default=None, compare=False, repr=False)  # of its query, in the file
 
 
 @dataclass
@@ -145,8 +148,7 @@ class RuleSet:
             if node.name not in self.sets:
                 known = ", ".join(sorted(self.sets)) or "none defined"
                 error = RuleError(f"unknown set @{node.name} (sets: {known})", file=rule.file, line=rule.line, column=node.column)
-                error.source = rule.query
-                raise error
+                raise _query_error(error, rule.file, rule.where, rule.query)
             terms = tuple(replace(t, fields=node.fields) for t in self.sets[node.name])
             node = terms[0] if len(terms) == 1 else Or(terms)
         if isinstance(node, Term):
@@ -496,21 +498,91 @@ def snippet(original: str, start: int, end: int) -> str:
 # ------------------------------------------------------------------------------------------ files
 
 
-def _line_of(text: str, needle: str, default: int = 1) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip(" -").startswith(needle):
-            return number
-    return default
+@dataclass(frozen=True)
+class QuerySource:
+    """Where a rule's query is written. `spots[c - 1]` is the line and column in the file of column c
+    of the query as parsed (its whitespace folded to single spaces); one more for its end."""
+
+    spots: tuple[tuple[int, int], ...]
+    lines: tuple[tuple[int, str], ...]  # the text of the lines the spots are on
+
+    def at(self, column: int | None) -> tuple[int, int, str]:
+        line, col = self.spots[min(max(column or 1, 1), len(self.spots)) - 1]
+        return line, col, dict(self.lines).get(line, "")
 
 
-def _as_tuple(value, file, text, key) -> tuple[str, ...]:
+def _query_source(text: str, node: yaml.Node, value: str | None) -> QuerySource:
+    """value (the query as YAML read it) mapped through YAML's folding back to the file; without a
+    value, or when the source does not read back as it, every column is where the node starts."""
+    start = (node.start_mark.line + 1, node.start_mark.column + 1)
+    spots_in_value = value_spots(text, node, value) if value is not None and isinstance(node, yaml.ScalarNode) else None
+    if spots_in_value is None:
+        spots = [start] * (len(" ".join((value or "").split())) + 1)
+    else:
+        indices: list[int] = []
+        for number, word in enumerate(re.finditer(r"\S+", value)):
+            if number:
+                indices.append(indices[-1] + 1)  # the folded space: just after the word before it
+            indices.extend(spots_in_value[i] for i in range(word.start(), word.end()))
+        indices.append(indices[-1] + 1 if indices else node.start_mark.index)  # the end of the query
+        spots = [line_column(text, i) for i in indices]
+    lines = tuple((line, line_text(text, line)) for line in sorted({line for line, _ in spots}))
+    return QuerySource(tuple(spots), lines)
+
+
+def _query_error(error: RuleError, file: str, where: QuerySource | None, query: str) -> RuleError:
+    """A RuleError whose column is in the query, pointed at the file's line and column instead."""
+    if where is None:  # a rule made in code: the query's own column
+        error.source = query
+        return error
+    line, column, text = where.at(error.column)
+    moved = RuleError(error.reason, file=file, line=line, column=column)
+    moved.source = text
+    return moved
+
+
+class _File:
+    """A rule file's YAML nodes: values by key, and errors that point at the node at fault."""
+
+    def __init__(self, text: str, file: str):
+        self.text, self.file = text, file
+        self._constructor = yaml.SafeLoader("")
+
+    def error(self, message: str, node: yaml.Node) -> RuleError:
+        line, column, source = node_start(self.text, node)
+        error = RuleError(message, file=self.file, line=line, column=column)
+        error.source = source
+        return error
+
+    def value(self, node: yaml.Node):
+        return self._constructor.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        """key → (key node, value node); None when node is not a mapping with text keys."""
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        out = {}
+        for key_node, value_node in node.value:
+            key = self.value(key_node)
+            if not isinstance(key, str):
+                raise self.error(f"a key must be text, not {key!r}", key_node)
+            out[key] = (key_node, value_node)
+        return out
+
+
+def _null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _as_tuple(f: _File, node: yaml.Node | None, key: str) -> tuple[str, ...]:
+    value = None if node is None else f.value(node)
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
         return tuple(str(v) for v in value)
-    raise RuleError(f"`{key}` must be a list of words", file=file, line=_line_of(text, f"{key}:"))
+    raise f.error(f"`{key}` must be a list of words", node)
 
 
 def _keywords_query(keywords: tuple[str, ...]) -> str:
@@ -521,84 +593,108 @@ def _keywords_query(keywords: tuple[str, ...]) -> str:
     return " OR ".join(parts)
 
 
-def _rule(doc: dict, file: str, text: str) -> Rule:
-    unknown = sorted(set(doc) - RULE_KEYS)
-    name = doc.get("name")
-    line = _line_of(text, f"name: {name}") if name else 1
+def _rule(f: _File, node: yaml.MappingNode, keys: dict[str, tuple[yaml.Node, yaml.Node]]) -> Rule:
+    def value_of(key: str, default=None):
+        return f.value(keys[key][1]) if key in keys else default
+
+    unknown = [k for k in keys if k not in RULE_KEYS]
     if unknown:
-        raise RuleError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(RULE_KEYS))})", file=file, line=_line_of(text, f"{unknown[0]}:", line))
+        raise f.error(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(RULE_KEYS))})", keys[unknown[0]][0])
+    name = value_of("name")
+    line = keys["name"][0].start_mark.line + 1 if "name" in keys else node.start_mark.line + 1
     if not isinstance(name, str) or not name.strip():
-        raise RuleError("a rule needs a `name`", file=file, line=line)
-    if ("query" in doc) == ("keywords" in doc):
-        raise RuleError("a rule needs a `query` or `keywords` (one of them)", file=file, line=line)
-    if "keywords" in doc:
-        keywords = doc["keywords"]
+        raise f.error("a rule needs a `name`", keys["name"][1] if "name" in keys else node)
+    if ("query" in keys) == ("keywords" in keys):
+        raise f.error("a rule needs a `query` or `keywords` (one of them)", node)
+    if "keywords" in keys:
+        keywords, written = value_of("keywords"), keys["keywords"][1]
         if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) and k.strip().strip("*") for k in keywords):
-            raise RuleError("`keywords` must be a non-empty list of words or phrases", file=file, line=_line_of(text, "keywords", line))
-        query = _keywords_query(tuple(keywords))
-        query_line = _line_of(text, "keywords", line)
+            raise f.error("`keywords` must be a non-empty list of words or phrases", written)
+        raw = _keywords_query(tuple(keywords))
+        where = _query_source(f.text, written, None)
     else:
-        query = doc["query"]
-        if not isinstance(query, str):
-            raise RuleError("`query` must be text", file=file, line=_line_of(text, "query:", line))
-        query_line = _line_of(text, "query:", line)
-    query = " ".join(query.split())
+        raw, written = value_of("query"), keys["query"][1]
+        if not isinstance(raw, str):
+            raise f.error("`query` must be text", written)
+        where = _query_source(f.text, written, raw)
+    query = " ".join(raw.split())
     try:
-        node = parse_query(query, file=file, line=query_line)
+        node_ = parse_query(query, file=f.file)
     except RuleError as exc:
-        exc.source = query  # so `rules check` can show the query with a caret under the column
-        raise
-    fields = _as_tuple(doc.get("fields", list(TEXT_FIELDS)), file, text, "fields")
-    if not fields or any(f not in TEXT_FIELDS for f in fields):
-        raise RuleError(f"`fields` must list some of {', '.join(TEXT_FIELDS)}", file=file, line=_line_of(text, "fields:", line))
-    priority = doc.get("priority", 0)
+        raise _query_error(exc, f.file, where, query) from None
+    fields = _as_tuple(f, keys["fields"][1], "fields") if "fields" in keys else TEXT_FIELDS
+    if not fields or any(field_ not in TEXT_FIELDS for field_ in fields):
+        raise f.error(f"`fields` must list some of {', '.join(TEXT_FIELDS)}", keys["fields"][1])
+    priority = value_of("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
-        raise RuleError("`priority` must be a whole number", file=file, line=_line_of(text, "priority:", line))
-    if doc.get("alert", False) not in (True, False, "immediate", "digest"):
-        raise RuleError("`alert` must be `immediate` (or true) or `digest` (or false)", file=file, line=_line_of(text, "alert:", line))
+        raise f.error("`priority` must be a whole number", keys["priority"][1])
+    alert = value_of("alert", False)
+    if alert not in (True, False, "immediate", "digest"):
+        raise f.error("`alert` must be `immediate` (or true) or `digest` (or false)", keys["alert"][1])
     return Rule(
-        name=name.strip(), query=query, node=node, description=" ".join(str(doc.get("description") or "").split()),
-        fields=fields, languages=_as_tuple(doc.get("languages"), file, text, "languages"), priority=priority,
-        alert=doc.get("alert", False) in (True, "immediate"), tags=_as_tuple(doc.get("tags"), file, text, "tags"), file=file, line=line,
+        name=name.strip(), query=query, node=node_, description=" ".join(str(value_of("description") or "").split()),
+        fields=fields, languages=_as_tuple(f, keys.get("languages", (None, None))[1], "languages"), priority=priority,
+        alert=alert in (True, "immediate"), tags=_as_tuple(f, keys.get("tags", (None, None))[1], "tags"),
+        file=f.file, line=line, where=where,
     )
 
 
-def parse_rule_file(text: str, file: str) -> tuple[list[Rule], dict[str, tuple[Term, ...]]]:
-    """One rule file → its rules and its sets. Pure."""
+def _compose(text: str, file: str) -> yaml.Node | None:
     try:
-        doc = yaml.safe_load(text)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.context_mark or exc.problem_mark
-        raise RuleError(f"not valid YAML: {exc.problem}", file=file, line=mark.line + 1 if mark else None,
-                        column=mark.column + 1 if mark else None) from None
-    if not isinstance(doc, dict):
+        spot = error_spot(exc, text)
+        error = RuleError(f"not valid YAML: {exc.problem or exc.context}", file=file, line=spot[0] if spot else None,
+                          column=spot[1] if spot else None)
+        error.source = line_text(text, spot[0]) if spot else None
+        raise error from None
+    except yaml.YAMLError as exc:
+        raise RuleError(f"not valid YAML: {exc}", file=file) from None
+
+
+def parse_rule_file(text: str, file: str) -> tuple[list[Rule], dict[str, tuple[Term, ...]]]:
+    """One rule file → its rules and its sets. Pure. Every error names the line and column of the
+    node at fault; a query's, the line and column of its token, through YAML's folding."""
+    f = _File(text, file)
+    root = _compose(text, file)
+    keys = f.mapping(root) if root is not None else None
+    if keys is None:
         raise RuleError("a rule file is a mapping: a rule (name, query) or `rules:` and `sets:`", file=file, line=1)
-    if "rules" in doc or set(doc) <= FILE_KEYS:
-        unknown = sorted(set(doc) - FILE_KEYS)
+    if "rules" in keys or set(keys) <= FILE_KEYS:
+        unknown = [k for k in keys if k not in FILE_KEYS]
         if unknown:
-            raise RuleError(f"unknown key {unknown[0]!r} beside `rules:`", file=file, line=_line_of(text, f"{unknown[0]}:"))
-        raw_rules = doc.get("rules") or []
-        if not isinstance(raw_rules, list) or not all(isinstance(r, dict) for r in raw_rules):
-            raise RuleError("`rules` must be a list of rules", file=file, line=_line_of(text, "rules:"))
-        rules = [_rule(r, file, text) for r in raw_rules]
+            raise f.error(f"unknown key {unknown[0]!r} beside `rules:`", keys[unknown[0]][0])
+        rules_node = keys["rules"][1] if "rules" in keys else None
+        if rules_node is not None and not _null(rules_node) and not isinstance(rules_node, yaml.SequenceNode):
+            raise f.error("`rules` must be a list of rules", rules_node)
+        items = rules_node.value if isinstance(rules_node, yaml.SequenceNode) else []
+        mappings = [(item, f.mapping(item)) for item in items]
+        for item, mapping in mappings:
+            if mapping is None:
+                raise f.error("`rules` must be a list of rules", item)
+        rules = [_rule(f, item, mapping) for item, mapping in mappings]
     else:  # one rule, perhaps with the sets it uses
-        rules = [_rule({k: v for k, v in doc.items() if k != "sets"}, file, text)]
+        rules = [_rule(f, root, {k: v for k, v in keys.items() if k != "sets"})]
     sets: dict[str, tuple[Term, ...]] = {}
-    raw_sets = doc.get("sets") or {}
-    if not isinstance(raw_sets, dict):
-        raise RuleError("`sets` must map names to lists of terms", file=file, line=_line_of(text, "sets:"))
-    for name, entries in raw_sets.items():
-        line = _line_of(text, f"{name}:")
-        words = _as_tuple(entries, file, text, str(name))
+    sets_node = keys["sets"][1] if "sets" in keys else None
+    set_keys = {} if sets_node is None or _null(sets_node) else f.mapping(sets_node)
+    if set_keys is None:
+        raise f.error("`sets` must map names to lists of terms", sets_node)
+    for name, (key_node, entries) in set_keys.items():
+        words = _as_tuple(f, entries, name)
         if not words:
-            raise RuleError(f"set {name!r} is empty", file=file, line=line)
+            raise f.error(f"set {name!r} is empty", entries)
+        written = entries.value if isinstance(entries, yaml.SequenceNode) else [entries]
         terms = []
-        for entry in words:
-            node = parse_query(_keywords_query((entry,)), file=file, line=line)
+        for entry, entry_node in zip(words, written):
+            try:
+                node = parse_query(_keywords_query((entry,)), file=file)
+            except RuleError as exc:
+                raise f.error(exc.reason, entry_node) from None
             if not isinstance(node, Term):
-                raise RuleError(f"set {name!r}: {entry!r} is not a word or a phrase", file=file, line=line)
+                raise f.error(f"set {name!r}: {entry!r} is not a word or a phrase", entry_node)
             terms.append(node)
-        sets[str(name)] = tuple(terms)
+        sets[name] = tuple(terms)
     return rules, sets
 
 
@@ -659,6 +755,5 @@ def tag(ruleset: RuleSet, gazetteer, *, title: str, text: str, lang: str | None 
 
 
 def explain_error(error: RuleError) -> str:
-    """file:line:column: message, then the query with a caret under the column."""
-    source = getattr(error, "source", None)
-    return f"{error}\n{caret(source, error.column)}" if source and error.column else str(error)
+    """file:line:column: message, then the line (of the file, or the query) with a caret under the column."""
+    return pointed(error)

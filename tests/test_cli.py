@@ -34,7 +34,7 @@ def test_check_bad_config_exits_2_naming_file_line_key(tmp_path):
     config.write_text("feeds:\n  - url: https://example.org/feed.xml\n    colour: red\n")
     result = invoke("--config", str(config), "check")
     assert result.exit_code == 2
-    assert f"{config}:3: feeds[0].colour: unknown key" in result.output
+    assert f"{config}:3:5: feeds[0].colour: unknown key" in result.output
 
 
 def test_check_bad_rule_exits_2(tmp_path):
@@ -123,7 +123,7 @@ def test_run_once_with_bad_config_exits_2(tmp_path):
     config.write_text("feeds:\n  - url: notaurl\n")
     run = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "run", "--once"],
                          capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "feeds.yaml:2: feeds[0].url" in run.stderr
+    assert run.returncode == 2 and "feeds.yaml:2:10: feeds[0].url" in run.stderr
 
 
 def test_demo_runs_offline(tmp_path):

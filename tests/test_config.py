@@ -127,3 +127,38 @@ def test_config_path_precedence(monkeypatch):
     monkeypatch.setenv("MONITOR_CONFIG", "/etc/monitor/feeds.yaml")
     assert config_mod.config_path(None) == Path("/etc/monitor/feeds.yaml")
     assert config_mod.config_path("mine.yaml") == Path("mine.yaml")
+
+
+# `monitor check` names file:line:column of the token at fault, then shows its line with a caret.
+CHECKED = [
+    pytest.param("feeds:\n  - url: https://a.example/f\n    name: a\n   tags: [x]\n", 4, 4, "",
+                 "not valid YAML: expected <block end>, but found '<block mapping start>'", id="yaml-indentation"),
+    pytest.param("feeds:\n  - url: https://a.example/f\n     name: a\n", 3, 6, "",
+                 "not valid YAML: mapping values are not allowed here", id="yaml-key-indented-too-far"),
+    pytest.param("feeds:\n  - url: https://a.example/f\n  bad indent\n", 3, 3, "",
+                 "not valid YAML: could not find expected ':'", id="yaml-neither-key-nor-item"),
+    pytest.param("feeds: [https://a.example/f,\n  https://b.example/g\ndigest: x\n", 1, 8, "",
+                 "not valid YAML: expected ',' or ']'", id="yaml-unclosed-bracket"),
+    pytest.param("defaults:\n  intervall: 5m\nfeeds: []\n", 2, 3, "defaults.intervall", "unknown key (known keys:",
+                 id="unknown-key"),
+    pytest.param("feeds:\n  - url: https://a.example/f\n    interval: soon\n", 3, 15, "feeds[0].interval",
+                 "must be a duration such as 90s, 15m or 2h, not 'soon'", id="bad-value"),
+    pytest.param("feeds:\n  - url: https://a.example/f\n    name: a\n  - url: https://b.example/g\n    name: a\n", 5, 11,
+                 "feeds[1].name", "duplicate feed name 'a' (first at line 2)", id="duplicate-name"),
+]
+
+
+@pytest.mark.parametrize("text, line, column, key, message", CHECKED)
+def test_check_points_at_the_token_in_feeds_yaml(tmp_path, text, line, column, key, message):
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    path = tmp_path / "feeds.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    where = f"{path}:{line}:{column}: {key}: " if key else f"{path}:{line}:{column}: "
+    assert lines[0].startswith(f"monitor: {where}{message}"), lines[0]
+    assert lines[1:3] == [text.split("\n")[line - 1], " " * (column - 1) + "^"]

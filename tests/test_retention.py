@@ -359,4 +359,4 @@ def test_bad_archive_settings_name_file_line_and_key(tmp_path, text, line, key, 
         config_mod.load(path)
     error = info.value
     assert (error.file, error.line, error.key) == (str(path), line, key) and words in str(error)
-    assert str(error).startswith(f"{path}:{line}: {key}:")
+    assert str(error).startswith(f"{path}:{line}:{error.column}: {key}:")

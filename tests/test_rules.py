@@ -257,7 +257,7 @@ def test_unknown_set_and_duplicates(tmp_path):
     (tmp_path / "a.yaml").write_text("name: a\nquery: '@nowhere'\n")
     with pytest.raises(RuleError, match="unknown set @nowhere") as info:
         load_rules(tmp_path)
-    assert info.value.column == 1
+    assert (info.value.line, info.value.column) == (2, 9)  # the @ in the file, after "query: '"
     (tmp_path / "a.yaml").write_text("name: same\nkeywords: [a]\n")
     (tmp_path / "b.yaml").write_text("name: same\nkeywords: [b]\n")
     with pytest.raises(RuleError, match="also defined"):
@@ -368,3 +368,28 @@ def test_optional_keyword_rule_beside_the_topic(shipped, text, topic, word):
 def test_phrases_read_following_words_off_the_text(query, text, hit):
     ruleset = compile_rules([Rule(name="r", query=query, node=parse_query(query))])
     assert bool(match(ruleset, title="", text=text)) is hit
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab ()\"'\\*@:#-\tёʼ’\n")) | st.characters(), min_size=1, max_size=60),
+       st.sampled_from([None, "'", '"', "|", ">"]), st.integers(min_value=20, max_value=80))
+def test_every_character_of_a_query_maps_back_to_where_the_file_has_it(value, style, width):
+    """However YAML writes the query (plain, quoted, folded, literal; wrapped at any width), each
+    character the parser sees comes from a character of the file that reads as it."""
+    import yaml
+
+    from monitor.position import value_spots
+
+    text = yaml.safe_dump({"query": value}, default_style=style, width=width, allow_unicode=True)
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = root.value[0][1]
+    assert node.value == value or style in ("|", ">")  # a block scalar may keep other line breaks
+    spots = value_spots(text, node, node.value)
+    assert spots is not None, text
+    for char, spot in zip(node.value, spots):
+        if char.isspace():
+            assert spot is None
+        elif node.style == '"' and text[spot] == "\\":
+            continue  # an escape: the caret goes under its backslash
+        else:
+            assert text[spot] == char, (text, char, spot)

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, wait_for, write_config
@@ -31,9 +32,9 @@ def test_rules_check_shows_file_line_column_and_caret(tmp_path):
     result = CliRunner().invoke(cli, ["rules", "check", "--rules", str(tmp_path)])
     assert result.exit_code == 2
     lines = result.output.splitlines()
-    assert lines[0] == f"monitor: {tmp_path / 'bad.yaml'}:3:26: the query ends too early"
-    assert lines[1] == "(drone OR missile) NEAR/3"
-    assert lines[2] == " " * 25 + "^"
+    assert lines[0] == f"monitor: {tmp_path / 'bad.yaml'}:3:33: the query ends too early"
+    assert lines[1] == "query: (drone OR missile) NEAR/3"
+    assert lines[2] == " " * 32 + "^"
 
 
 def test_rules_test_explains(tmp_path):
@@ -174,3 +175,53 @@ def test_rematch_interrupted_then_resumed(tmp_path):
     with sqlite3.connect(tmp_path / "archive.db") as conn:
         assert conn.execute("SELECT count(*) FROM matches").fetchone()[0] == 2250
         assert conn.execute("SELECT count(DISTINCT article_id) FROM article_places").fetchone()[0] == 2250
+
+
+# Each error at the line and column of its token in the file, through YAML's folding and quoting:
+# (file text, line, column, message).
+POINTED = [
+    pytest.param("name: folded\nquery: >\n  (drone OR missile)\n  NEAR/3 shahed\n  OR of*fensive\n",
+                 5, 8, "a wildcard * may only end a word", id="folded"),
+    pytest.param("name: literal\nquery: |\n  drone OR\n    missile OR\n  colour:red\n",
+                 5, 3, "unknown field 'colour'", id="literal"),
+    pytest.param("name: plain\nquery: drone OR OR missile\n", 2, 17, "unexpected 'OR'", id="plain"),
+    pytest.param("name: plain-lines\nquery: drone OR\n  missile NEAR/200 shahed\n", 3, 11,
+                 "NEAR distance must be 1 to 100 words", id="plain-lines"),
+    pytest.param("name: single\nquery: 'it''s OR \"cease fire'\n", 2, 18, "unterminated phrase", id="single-quoted"),
+    pytest.param('name: double\nquery: "drone OR \\"cease* fire\\""\n', 2, 18, "in a phrase, a wildcard * may only end the last word",
+                 id="double-quoted"),
+    pytest.param("name: unknown-set\nquery: >\n  truce\n  AND @nosuch\n", 4, 7, "unknown set @nosuch (sets: none defined)",
+                 id="unknown-set"),
+    pytest.param("rules:\n  - name: first\n    query: truce\n  - description: second\n    name: second\n"
+                 "    query: >-\n      truce\n      AND @nosuch\n", 8, 11, "unknown set @nosuch", id="unknown-set-in-a-list"),
+    pytest.param("name: x\n description: y\nquery: a\n", 2, 2, "not valid YAML: mapping values are not allowed here",
+                 id="yaml-indentation"),
+    pytest.param("name: x\nquery: a\ntags: [a, b\n", 3, 7, "not valid YAML: expected ',' or ']'", id="yaml-unclosed"),
+    pytest.param("name: x\nquery: a\npriority: high\n", 3, 11, "`priority` must be a whole number", id="bad-value"),
+]
+
+
+@pytest.mark.parametrize("text, line, column, message", POINTED)
+def test_rules_check_points_at_the_token_in_the_file(tmp_path, text, line, column, message):
+    rule = tmp_path / "rule.yaml"
+    rule.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["rules", "check", "--rules", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"monitor: {rule}:{line}:{column}: {message}"), lines[0]
+    # the file's line, and a caret under the column
+    assert lines[1:3] == [text.split("\n")[line - 1], " " * (column - 1) + "^"]
+
+
+def test_check_points_at_a_rule_token_too(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "truce.yaml").write_text("name: truce\nquery: >\n  truce OR\n  @truce_words\n", encoding="utf-8")
+    config = write_config(tmp_path, [], rules=rules)
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"monitor: {rules / 'truce.yaml'}:4:3: unknown set @truce_words (sets: none defined)",
+        "  @truce_words",
+        "  ^",
+    ]
