@@ -371,7 +371,9 @@ def test_phrases_read_following_words_off_the_text(query, text, hit):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab ()\"'\\*@:#-\tёʼ’\n")) | st.characters(), min_size=1, max_size=60),
+# YAML's other line breaks (NEL, LS, PS, CR) do not survive PyYAML's own dump and load: not ours to map.
+@given(st.text(alphabet=st.sampled_from(list("ab ()\"'\\*@:#-\tёʼ’\n"))
+               | st.characters(blacklist_characters="\x85\u2028\u2029\r"), min_size=1, max_size=60),
        st.sampled_from([None, "'", '"', "|", ">"]), st.integers(min_value=20, max_value=80))
 def test_every_character_of_a_query_maps_back_to_where_the_file_has_it(value, style, width):
     """However YAML writes the query (plain, quoted, folded, literal; wrapped at any width), each
