@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import re
 import subprocess
@@ -390,3 +389,48 @@ def test_writes_to_a_real_server_are_refused_with_405(workbench, method):
     workbench.wait_for("no_such_column_marker", start)
     assert not [line for line in workbench.lines[start:] if "Traceback" in line or "Exception" in line]
     assert workbench.client.get("/archive/articles.json?_shape=array").json()  # nothing was touched
+
+
+# --- `monitor serve` itself, on the desk archive (a database not named archive) ---
+
+@pytest.fixture(scope="module")
+def desk(placed, tmp_path_factory):
+    """`monitor --database desk.db serve` on a free port, with a temp dir of its own to watch."""
+    import os
+    import socket
+
+    tmp = tmp_path_factory.mktemp("tmpdir")
+    with socket.socket() as probe:  # `monitor serve` takes a real port: a free one, taken back at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "monitor", "--database", str(placed), "serve", "--port", str(port)]
+    env = {**os.environ, "TMPDIR": str(tmp), "TEMP": str(tmp), "TMP": str(tmp)}
+    with Workbench(placed, argv, env) as running:
+        running.tmp = tmp
+        yield running
+
+
+def test_monitor_serve_leaves_no_file_behind(desk):
+    assert [path.name for path in desk.tmp.iterdir()] == []
+    with open(f"/proc/{desk.proc.pid}/cmdline") as cmdline:
+        assert "--metadata" not in cmdline.read().split("\0")
+    rows = desk.client.get("/desk/hits_in_place.json", params={"place": "Суми", "_shape": "array"}).json()
+    assert len(rows) == 3  # our metadata and SQL function are there all the same: through the plugin
+    assert [path.name for path in desk.tmp.iterdir()] == []
+
+
+def test_the_atom_feed_url_in_the_query_title_is_the_served_databases(desk):
+    queries = {q["name"]: q for q in desk.client.get("/desk.json").json()["queries"]}
+    url = re.search(r"(/\S+\.atom)\?rule=", queries["rule_feed"]["title"]).group(1)
+    assert url == "/desk/rule_feed.atom"
+    feed = desk.client.get(url, params={"rule": "air-strikes"})
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/xml")
+    assert feed.text.count("<entry>") == 6 and "Drones hit Sumy" in feed.text
+
+
+def test_the_database_page_shows_the_canned_queries_first(desk):
+    page = desk.client.get("/desk").text
+    queries, sql, tables = page.index('id="queries"'), page.index('id="sql-editor"'), page.index('id="tables"')
+    assert queries < sql < tables
+    assert page.index("Hits in a place over a period") < sql
+    assert "blank: 7" in page[queries:sql]  # each with its description: what a blank box means
