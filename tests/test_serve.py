@@ -158,7 +158,7 @@ def test_hits_in_a_place_by_any_name_one_row_per_story(placed, place):
     rows = stories(placed, place=place, rule="", days="")
     assert sorted(rows) == ["sumshchyna", "sumy-1", "sumy-ru"]
     copies = rows["sumy-1"]
-    assert copies["articles"] == 2 and copies["feeds"] == "wire,herald"
+    assert copies["articles"] == 2 and sorted(copies["feeds"].split(",")) == ["herald", "wire"]
     assert (copies["first_published"], copies["last_published"]) == (iso(NOW - timedelta(days=2)), iso(NOW - timedelta(days=1)))
     assert all(row["places"] == "UA-59" and row["place_names"] == "Sumy Oblast" for row in rows.values())
 
@@ -389,6 +389,35 @@ def test_writes_to_a_real_server_are_refused_with_405(workbench, method):
     workbench.wait_for("no_such_column_marker", start)
     assert not [line for line in workbench.lines[start:] if "Traceback" in line or "Exception" in line]
     assert workbench.client.get("/archive/articles.json?_shape=array").json()  # nothing was touched
+
+
+def test_hits_in_place_and_rule_volume_stay_linear_in_the_hits(tmp_path):
+    """20,000 articles (12,000 stories, hits and places on most) within Datasette's default 1 s limit:
+    a subquery per story over the hits took 90 s for 100,000 articles, these queries 0.5 s."""
+    import random
+    import sqlite3
+
+    path = tmp_path / "big.db"
+    with Store(path) as store:
+        store.sync_places(load_gazetteer().places)
+    rng, codes = random.Random(1), [p.code for p in load_gazetteer().places]
+    with sqlite3.connect(path) as conn:
+        for i in range(1, 20_001):
+            story = i if i < 3 or rng.random() < 0.6 else rng.randrange(1, i)
+            published = iso(NOW - timedelta(seconds=rng.randrange(30 * 86400)))
+            if story == i:
+                conn.execute("INSERT INTO stories (id, title, first_seen, last_seen, article_count, representative_id, "
+                             "sources) VALUES (?, ?, ?, ?, 1, ?, '[]')", [i, f"t{i}", published, published, i])
+            conn.execute("INSERT INTO articles (id, url, url_key, guid, feed, title, text, published, fetched, story_id) "
+                         "VALUES (?, ?, ?, ?, 'wire', ?, 'x', ?, ?, ?)",
+                         [i, f"https://x.example/{i}", f"https://x.example/{i}", str(i), f"t{i}", published, iso(NOW), story])
+            conn.executemany("INSERT INTO matches (article_id, rule, field, terms, snippet, matched) VALUES (?, ?, 'text', "
+                             "'[]', 'snippet', ?)", [(i, rule, iso(NOW)) for rule in rng.sample(["a", "b", "c"], rng.randrange(3))])
+            conn.executemany("INSERT INTO article_places (article_id, place) VALUES (?, ?)",
+                             [(i, code) for code in rng.sample(codes, rng.randrange(4))])
+    for query in ["hits_in_place.json?_shape=array&place=&days=30", "rule_volume.json?_shape=array&rule="]:
+        response = get(path, f"/big/{query}")
+        assert response.status_code == 200 and response.json(), (query, response.text[:300])
 
 
 # --- `monitor serve` itself, on the desk archive (a database not named archive) ---
