@@ -639,11 +639,9 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Browse the archive in Datasette, with our metadata, facets and canned queries (read-only)."""
-    import json
     import os
-    import tempfile
 
-    from .serve import command, metadata
+    from .serve import command
 
     with _fatal_errors():
         config = _load(ctx, feeds=False)
@@ -652,12 +650,9 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         import datasette  # noqa: F401 - the extra
     except ImportError:
         raise click.ClickException("Datasette is not installed: pip install 'monitor[datasette]'") from None
-    meta = tempfile.NamedTemporaryFile("w", suffix=".json", prefix="monitor-datasette-", delete=False)
-    with meta:
-        json.dump(metadata(config.database.stem), meta, ensure_ascii=False)
-    # Datasette under our launcher (monitor.serve): SQLite's limits on its connections, a lane for
-    # ad-hoc SQL, writes refused; `python -m datasette` would load none of them.
-    os.execvp(sys.executable, command(config.database, meta.name, host, port))
+    # Datasette under our launcher (monitor.serve): our metadata, SQLite's limits on its connections,
+    # a lane for ad-hoc SQL, writes refused; `python -m datasette` would load none of them.
+    os.execvp(sys.executable, command(config.database, host, port))
 
 
 @cli.command()

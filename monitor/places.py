@@ -79,6 +79,8 @@ REGION_NOUNS = {"область", "oblast", "region", "regions", "oblasts", "к�
 # у Кіровоградській областях", "Донецької та частини Чернігівської областей".
 CONJUNCTIONS = {"и", "і", "й", "та", "and", "or", "или", "або", "чи", "а", "також", "также", "as", "well", "у", "в",
                 "во", "частково", "частично", "частини", "частину", "части", "частина"}
+# A name typed as it stands in a sentence (Gazetteer.resolve): "на Сумщині", "під Харковом", "in Sumy".
+PREPOSITIONS = {"у", "в", "во", "на", "під", "под", "біля", "около", "поблизу", "із", "з", "из", "in", "near", "around"}
 # Military directions and sectors: their adjective is written in lower case (на куп'янському напрямку).
 DIRECTION_NOUNS = {"напрямок", "напрям", "направление", "ділянка", "участок"}
 # A place's name before these words names a military unit (in English): "Kyiv City Defense Brigade".
@@ -209,6 +211,29 @@ class Gazetteer:
         Дністровський район."""
         whole = set(self.index.lookup(word) + self.index.lookup(word.replace("-", "")))
         return name.ids[0] not in whole and any(wid in self._by_first for wid in whole)
+
+    def resolve(self, name: str) -> list[str]:
+        """The regions a name someone typed stands for (a search box): a code (ua-59), or any name the
+        tagger knows in any spelling and inflection, case and apostrophes aside (Сумщина, на Сумщині,
+        Kharkov, Pokrovsk). The whole of it must be one name: no capitals or cues are asked for, since
+        the reader says it is a place. A name several regions share gives them all, sorted."""
+        wanted = (name or "").strip()
+        known = {place.code for place in self.places}
+        if wanted.upper() in known:
+            return [wanted.upper()]
+        words = tokenize(wanted).words
+        if len(words) > 1 and words[0] in PREPOSITIONS:
+            words = words[1:]  # typed as in a sentence: "на Сумщині", "near Kupiansk"
+        if not words:
+            return []
+        readings = [set(self.index.lookup(word)) for word in words]
+        codes: set[str] = set()
+        for wid in readings[0]:
+            for entry in self._by_first.get(wid, ()):
+                if entry.via != NOT_A_PLACE and len(entry.ids) == len(words) and all(
+                        other in reading for other, reading in zip(entry.ids[1:], readings[1:])):
+                    codes.update(code for code in (entry.code, *entry.options) if code)
+        return sorted(codes)
 
     def codes(self, title: str, text: str, tokens: dict[str, Tokens] | None = None) -> list[str]:
         """The regions named, once each, in order of first mention."""

@@ -190,3 +190,27 @@ def test_a_list_does_not_reach_back_over_a_sentence(gazetteer):
                              "Чернігівській областях знеструмлення.")
     assert {h.name for h in hits} == {"Куп'янський напрямок", "Сумська область", "Харківська область",
                                       "Чернігівська область"}
+
+
+@pytest.mark.parametrize(
+    "name, codes",
+    [
+        # the region, its centre, its nickname, in three languages and their inflections
+        ("Суми", ["UA-59"]), ("Сумы", ["UA-59"]), ("Сумщина", ["UA-59"]), ("Сум", ["UA-59"]), ("Sumy", ["UA-59"]), ("Sumi", ["UA-59"]),
+        ("Сумська", ["UA-59"]), ("Сумская область", ["UA-59"]), ("Сумської області", ["UA-59"]),
+        ("на Сумщині", ["UA-59"]), ("sumy OBLAST", ["UA-59"]),
+        ("Kharkov", ["UA-63"]), ("під Харковом", ["UA-63"]), ("Харькове", ["UA-63"]),
+        ("Kiev", ["UA-30"]), ("Києві", ["UA-30"]), ("Kyiv Oblast", ["UA-32"]), ("Київщина", ["UA-32"]),
+        # codes, whatever their case
+        ("UA-59", ["UA-59"]), ("ua-59", ["UA-59"]), (" RU-KRS ", ["RU-KRS"]),
+        # apostrophes and hyphens as people type them
+        ("Кам’янське", ["UA-12"]), ("Кам'янське", ["UA-12"]), ("Kryvyi Rih", ["UA-12"]), ("Kryvyi-Rih", ["UA-12"]),
+        # towns that place an article in a region; a name several regions share gives them all
+        ("Pokrovsk", ["UA-14"]), ("Покровська громада", ["UA-12", "UA-14"]),
+        ("Калинівська громада", ["UA-05", "UA-32", "UA-43", "UA-65"]),
+        # words of no region, names that are not places, nothing at all
+        ("nowhere", []), ("Українська правда", []), ("Харк", []), ("Sum", []), ("", []), ("   ", []),
+    ],
+)
+def test_a_typed_name_resolves_to_its_regions(gazetteer, name, codes):
+    assert gazetteer.resolve(name) == codes
