@@ -4,7 +4,8 @@ A rule file holds one rule or `rules:` (a list of rules), and may hold `sets:` (
 any rule of any file uses as `@name`):
 
     name: ceasefire
-    description: Ceasefires and truces.
+    title: Ceasefires and truces     # optional: the digest's heading for the rule's hits
+    description: Ceasefires and truces, proposed, agreed or breached (for the rule's author).
     query: (ceasefire* OR "cease fire" OR truce* OR перемир'я OR перемирие) -"ceasefire violation*"
     fields: [title, text]      # optional: where bare terms are looked for
     languages: [en, uk, ru]    # optional: article languages the rule applies to
@@ -33,7 +34,7 @@ from .index import TermIndex, Tokens, tokenize, variants
 from .model import Match
 from .query import TEXT_FIELDS, And, Meta, Near, Node, Not, Or, SetRef, Term, caret, parse_query
 
-RULE_KEYS = {"name", "description", "query", "keywords", "fields", "languages", "priority", "alert", "tags"}
+RULE_KEYS = {"name", "title", "description", "query", "keywords", "fields", "languages", "priority", "alert", "tags"}
 FILE_KEYS = {"rules", "sets"}
 SNIPPET = 80
 
@@ -43,6 +44,7 @@ class Rule:
     name: str
     query: str
     node: Node
+    title: str = ""  # what a reader sees in the digest; the description is the author's note
     description: str = ""
     fields: tuple[str, ...] = TEXT_FIELDS
     languages: tuple[str, ...] = ()
@@ -557,7 +559,8 @@ def _rule(doc: dict, file: str, text: str) -> Rule:
     if doc.get("alert", False) not in (True, False, "immediate", "digest"):
         raise RuleError("`alert` must be `immediate` (or true) or `digest` (or false)", file=file, line=_line_of(text, "alert:", line))
     return Rule(
-        name=name.strip(), query=query, node=node, description=" ".join(str(doc.get("description") or "").split()),
+        name=name.strip(), query=query, node=node, title=" ".join(str(doc.get("title") or "").split()),
+        description=" ".join(str(doc.get("description") or "").split()),
         fields=fields, languages=_as_tuple(doc.get("languages"), file, text, "languages"), priority=priority,
         alert=doc.get("alert", False) in (True, "immediate"), tags=_as_tuple(doc.get("tags"), file, text, "tags"), file=file, line=line,
     )
