@@ -164,6 +164,8 @@ def run(ctx: click.Context, once: bool) -> None:
     early = ctx.obj.get("early_signals")
     with _fatal_errors(), closing(Notifier()) as notifier:
         config = _load(ctx)
+        if config.digest is not None and config.digest.to:  # the daemon mails them: say now what is missing
+            config_mod.require_mail(config)
         rules = load_rules(config.rules)
 
         def waiting(seconds: float, why: str) -> None:  # systemd's start timeout is stretched meanwhile
@@ -605,9 +607,8 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
         raise click.BadParameter(str(exc), param_hint="--since") from None
     with _fatal_errors():
         config = _load(ctx, feeds=not dry_run)
-        settings = config.digest
-        if not dry_run and not (settings and settings.to and settings.sender and settings.smtp):
-            raise ConfigError("sending needs `digest: to, from, smtp` in the config (or use --dry-run)", file=str(config.path))
+        if not dry_run:
+            config_mod.require_mail(config)
         ruleset = load_rules(config.rules)
         with _archive_store(config) as store:
             try:

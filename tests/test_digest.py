@@ -50,7 +50,7 @@ def test_dry_run_writes_one_entry_per_story_safely(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     message = email.message_from_bytes(out.read_bytes(), policy=default)
     assert message["Bcc"] is None and "Bcc" not in out.read_text().split("\n\n", 1)[0]
-    assert message["Subject"] == "monitor digest 2026-11-25: 1 stories, 1 hits"
+    assert message["Subject"] == "monitor digest 2026-11-25: 1 story, 1 hit"
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
