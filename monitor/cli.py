@@ -25,6 +25,7 @@ from . import __version__
 from . import config as config_mod
 from .errors import ConfigError, MonitorError, RuleError, StoreError
 from .rules import explain_error, load_rules
+from .text import plural
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -182,8 +183,8 @@ def run(ctx: click.Context, once: bool) -> None:
             if once:
                 stats = _run_once_watched(monitor, len(config.feeds))
                 click.echo(
-                    f"{stats.feeds} feeds polled ({stats.unchanged} unchanged, {stats.failed} failed), "
-                    f"{stats.articles} new articles in {stats.seconds:.1f} s",
+                    f"{plural(stats.feeds, 'feed', 'feeds')} polled ({stats.unchanged} unchanged, {stats.failed} failed), "
+                    f"{plural(stats.articles, 'new article', 'new articles')} in {stats.seconds:.1f} s",
                     err=True,
                 )
             else:
@@ -621,10 +622,11 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
     elif dry_run:
         click.echo(outcome.message.as_string())
     built = outcome.digest
+    counts = f"{plural(built.stories, 'story', 'stories')}, {plural(built.hits, 'hit', 'hits')}"
     if outcome.sent:
-        click.echo(f"digest sent to {outcome.message['To']}: {built.stories} stories, {built.hits} hits", err=True)
+        click.echo(f"digest sent to {outcome.message['To']}: {counts}", err=True)
     elif dry_run:
-        click.echo(f"{built.stories} stories, {built.hits} hits; nothing marked as sent", err=True)
+        click.echo(f"{counts}; nothing marked as sent", err=True)
     else:
         click.echo("no hits in the period: nothing sent (digest.send_empty is false)", err=True)
 
