@@ -180,9 +180,18 @@ def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start
 
 
 def _wrap(text: str, first: str = "", rest: str | None = None, width: int = 80) -> str:
-    """Text filled to `width` columns; a word longer than a line (a URL) stays whole on a line of its own."""
-    return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=first if rest is None else rest,
-                         break_long_words=False, break_on_hyphens=False) or first.rstrip()
+    """Text filled to `width` columns; a word longer than a line (a URL) stays whole on a line of its
+    own, and what `_together` joined is not split ("Kharkiv Oblast 16")."""
+    filled = textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=first if rest is None else rest,
+                           break_long_words=False, break_on_hyphens=False) or first.rstrip()
+    return filled.replace(_TOGETHER, " ")
+
+
+_TOGETHER = "\u00a0"  # textwrap breaks only at ASCII whitespace: a no-break space holds words on one line
+
+
+def _together(text: str) -> str:
+    return str(text).replace(" ", _TOGETHER)
 
 
 def _marked(pieces: list[tuple[str, bool]]) -> str:
@@ -193,7 +202,7 @@ def _environment() -> Environment:
     env = Environment(loader=PackageLoader("monitor", "data/templates"),
                       autoescape=select_autoescape(["html", "html.j2"], default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(wrap80=_wrap, marked=_marked)
+    env.filters.update(wrap80=_wrap, marked=_marked, together=_together)
     env.globals["plural"] = plural
     return env
 

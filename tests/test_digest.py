@@ -384,7 +384,7 @@ def test_places_are_named_in_the_digest_language(tmp_path, language, name):
     config = reading_archive(tmp_path, [(article(1, "wire", "Truce holds"), NOW)], extra=extra)
     message, text, html = dry_run(config)
     assert f"Places: {name} 1" in text and f"· {name}" in text
-    assert f'<span title="UA-65">{name}</span>' in html
+    assert f'<span title="UA-65" style="white-space:nowrap;">{name}</span>' in html
     assert "UA-65" not in text  # a reader sees names, not codes
 
 
@@ -518,6 +518,9 @@ def test_every_text_line_fits_80_columns_and_the_html_fits_a_phone(tmp_path):
     for line in text.splitlines():
         assert len(line) <= 80 or line.strip() == LONG_URL, line  # only a URL too long for any line is left whole
     assert f"\n  {LONG_URL}\n" in text  # on a line of its own, unbroken, so it stays a link
+    lines = text.splitlines()
+    assert all(any(name in line for line in lines) for name in ("Zaporizhzhia Oblast", "Kherson Oblast"))  # never split
+    assert "\u00a0" not in text
     assert f"* {LONG_TITLE[:60]}" in text and LONG_TITLE in " ".join(line.strip() for line in text.splitlines())
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert re.search(r'<div style="max-width:\d+px;margin:0 auto;', html) and "<table" not in html
