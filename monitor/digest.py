@@ -22,7 +22,6 @@ import re
 import smtplib
 import ssl
 import textwrap
-import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -139,7 +138,7 @@ def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start
     wanted = {r.name for r in rules if r.priority >= min_priority and (not only or r.name in only)}
     rows = [r for r in rows if r["rule"] in wanted]
     order = {r.name: (-r.priority, r.name) for r in rules}
-    titled = {r.name: getattr(r, "title", "") or r.name for r in rules}
+    titled = {r.name: r.title or r.name for r in rules}
     names = names or {}
     cutoff = start - timedelta(seconds=older_than) if older_than is not None else None
     by_rule: dict[str, dict[int, Entry]] = {}
@@ -355,13 +354,19 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     return Outcome(message, built, sent=True)
 
 
+def _tilde(name: str) -> str:
+    """A name as Datasette writes it in a path (its tilde encoding: "war.db" is served as "war~2Edb")."""
+    safe = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+    return "".join(chr(b) if b in safe else "+" if b == 0x20 else f"~{b:02X}" for b in name.encode("utf-8"))
+
+
 def _reading(store, config) -> dict:
     """What collect needs to show a story to a reader: place names in the digest's language, the
     archive's address in Datasette (a database is named by its file's stem there), the backlog age."""
     settings = config.digest or DigestConfig()
     archive = None
     if settings.archive_url:
-        archive = f"{settings.archive_url.rstrip('/')}/{urllib.parse.quote(config.database.stem, safe='')}"
+        archive = f"{settings.archive_url.rstrip('/')}/{_tilde(config.database.stem)}"
     return {"names": store.place_names(settings.language), "archive": archive, "older_than": settings.older_than}
 
 

@@ -452,7 +452,8 @@ def test_a_term_is_marked_whatever_apostrophe_the_title_uses(apostrophe, written
     assert (f"перемир{apostrophe}я", True) in entry.title and (f"перемир{apostrophe}я", True) in entry.snippet
 
 
-def test_each_story_links_to_the_site_and_to_its_row_in_a_real_datasette(tmp_path):
+@pytest.mark.parametrize("database, route", [("archive", "archive"), ("desk archive.2026", "desk+archive~2E2026")])
+def test_each_story_links_to_the_site_and_to_its_row_in_a_real_datasette(tmp_path, database, route):
     import asyncio
     from urllib.parse import urlsplit
 
@@ -462,13 +463,16 @@ def test_each_story_links_to_the_site_and_to_its_row_in_a_real_datasette(tmp_pat
 
     config = reading_archive(tmp_path, [(article(1, "wire", "Truce holds"), NOW)],
                              extra="digest:\n  archive_url: http://127.0.0.1:8001/\n")
+    path = tmp_path / f"{database}.db"
+    (tmp_path / "archive.db").rename(path)
+    config.write_text(config.read_text().replace(str(tmp_path / "archive.db"), str(path)))
     _message, text, html = dry_run(config)
-    with Store(tmp_path / "archive.db") as store:
+    with Store(path) as store:
         (article_id,), = store.db.execute("SELECT id FROM articles").fetchall()
-    archive_url = f"http://127.0.0.1:8001/archive/articles/{article_id}"
+    archive_url = f"http://127.0.0.1:8001/{route}/articles/{article_id}"
     assert "\n  https://wire.example/1\n" in text and f"\n  archive: {archive_url}\n" in text
     assert 'href="https://wire.example/1"' in html and f'href="{archive_url}"' in html
-    datasette = Datasette([str(tmp_path / "archive.db")], metadata=metadata("archive"))
+    datasette = Datasette([str(path)], metadata=metadata(database))
     page = asyncio.run(datasette.client.get(urlsplit(archive_url).path))
     assert page.status_code == 200 and "Truce holds" in page.text
 
