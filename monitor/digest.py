@@ -1,9 +1,14 @@
 """digest: the hits of a period as one readable mail. Pure: rows in, an email.message out.
 
-Grouped by rule (priority first), one entry per story: its first matching article's title linked to
-its URL, source and time, places, the snippet with the matched terms marked, and "also in" for the
-other feeds that carried the story. On top a summary (hits per rule and per place); at the end the
-feeds that have been failing for more than a day.
+Grouped by rule (priority first, headed by the rule's title), one entry per story, newest first: its
+first matching article's title linked to the URL the site served, its feed, publication time,
+places by name, the snippet with the matched terms marked, "also in" for the other feeds that
+carried the story, and its row in Datasette when digest.archive_url is set. A hit goes out in the
+first digest after it was matched, whenever the story was published; a story published more than
+digest.older_than before the period goes under "Older stories found this period" so that a
+backlog does not read as news. On top a summary (hits per rule and per place); at the end the
+feeds that have been failing for more than a day. The text part fits 80 columns, the HTML part a
+phone's screen.
 
 Untrusted text (titles, snippets, feed names) goes only into the bodies, through Jinja2 with
 autoescape; the headers hold counts and dates we make ourselves, so a hostile title cannot add a
@@ -59,7 +64,7 @@ class Entry:
     places: list[tuple[str, str]]  # (code, name in the digest's language)
     snippet: list[tuple[str, bool]]  # pieces of the snippet; True where a matched term stands
     also_in: list[str] = field(default_factory=list)
-    when: datetime | None = None  # publication time, for ordering
+    when: datetime | None = None  # published, else found: the order within a section
 
 
 @dataclass
