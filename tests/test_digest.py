@@ -564,3 +564,20 @@ def test_older_than_is_a_setting(tmp_path):
     config = reading_archive(tmp_path, [(old, NOW)], extra="digest:\n  older_than: 12h\n")
     _message, text, _html = dry_run(config)
     assert "Truce talks yesterday" in text.split("== Older stories found this period ==")[1]
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "’", "ʼ", "‘", "`"])
+def test_the_shipped_rule_marks_a_title_whatever_apostrophe_it_uses(tmp_path, apostrophe):
+    from markupsafe import escape  # as Jinja escapes: ' is &#39;
+
+    from monitor.rules import match
+
+    title = f"Росія відкинула перемир{apostrophe}я на Великдень"
+    text = f"Кремль відкинув пропозицію про перемир{apostrophe}я на Великдень, заявили в МЗС України. " * 3
+    a = article(1, "wire", title, text)
+    a.matches = match(load_rules(REPO / "rules"), title=title, text=text, lang="uk")
+    config = reading_archive(tmp_path, [(a, NOW)])
+    _message, text_part, html = dry_run(config)
+    word = f"перемир{apostrophe}я"
+    assert f'<mark style="background:#ffe58a;">{escape(word)}</mark> на Великдень</a>' in html  # in the linked title
+    assert f"відкинула *{word}* на Великдень" in text_part  # the ceasefire hit's snippet is the title
