@@ -39,7 +39,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .config import DigestConfig, require_mail
 from .errors import DigestError  # callers catch it as digest.DigestError
-from .text import APOSTROPHES, plural
+from .index import inflections, tokenize
+from .text import APOSTROPHES, fold, plural
 
 log = logging.getLogger("monitor")
 
@@ -96,26 +97,49 @@ class Digest:
         return sum(len(s.entries) for s in self.sections + self.older)
 
 
-_APOSTROPHE = "[" + re.escape(APOSTROPHES) + "]"
-_TERM_WORD = re.compile(r"\w(?:[\w-]|" + _APOSTROPHE + r")*")
+# A word of a term as the analyst wrote it: =exact, a prefix*, apostrophes and hyphens inside.
+_TERM_WORD = re.compile("=?\\w(?:[\\w-]|[" + re.escape(APOSTROPHES) + "])*\\*?")
 
 
-def _pieces(snippet: str, terms: list[str]) -> list[tuple[str, bool]]:
-    """The text cut where the rule's words stand (and words they begin), whichever apostrophe the
-    text and the rule use: the matcher folds them all to one, so перемир’я matched перемир'я."""
-    words = sorted({w for t in terms for w in _TERM_WORD.findall(t.replace("*", ""))}, key=len, reverse=True)
-    if not words:
-        return [(snippet, False)]
-    alternatives = "|".join(_APOSTROPHE.join(re.escape(part) for part in re.split(_APOSTROPHE, w)) for w in words)
-    pattern = re.compile(r"(?<!\w)(" + alternatives + r")\w*", re.IGNORECASE)
+def _term_forms(terms: list[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The folded word forms and prefixes the terms stand for, as the rule index reads them
+    (TermIndex.add): a word with its inflections, =word as written, word* as a prefix."""
+    forms: set[str] = set()
+    prefixes: list[str] = []
+    for term in terms:
+        for word in _TERM_WORD.findall(term):
+            core = word.strip("=*")
+            if word.endswith("*"):
+                prefixes.append(fold(core))
+            else:
+                forms.update({fold(core)} if word.startswith("=") else inflections(core))
+    return frozenset(forms), tuple(prefixes)
+
+
+def _pieces(text: str, terms: list[str]) -> list[tuple[str, bool]]:
+    """The text cut where a term's word stands: the words the matcher matched, found the way it
+    finds them (folded, so перемир’я and перемирʼя are перемир'я; inflected, so пропозицію is
+    пропозиція), never by a second, looser reading of the text."""
+    if not text:
+        return []
+    forms, prefixes = _term_forms(terms)
+    if not forms and not prefixes:
+        return [(text, False)]
+    tokens = tokenize(text)
+    extra: dict[int, list[str]] = {}
+    for p, form in tokens.extra:  # counter-offensive is also offensive, Ukraine's also ukraine
+        extra.setdefault(p, []).append(form)
     out, position = [], 0
-    for m in pattern.finditer(snippet):
-        if m.start() > position:
-            out.append((snippet[position : m.start()], False))
-        out.append((m.group(), True))
-        position = m.end()
-    if position < len(snippet):
-        out.append((snippet[position:], False))
+    for p, word in enumerate(tokens.words):
+        readings = [word, *extra.get(p, ())]
+        if tokens.has_form(p, forms) or any(r.startswith(prefixes) for r in readings):
+            start, end = tokens.offsets(p)
+            if start > position:
+                out.append((text[position:start], False))
+            out.append((text[start:end], True))
+            position = end
+    if position < len(text):
+        out.append((text[position:], False))
     return out
 
 

@@ -581,3 +581,18 @@ def test_the_shipped_rule_marks_a_title_whatever_apostrophe_it_uses(tmp_path, ap
     word = f"перемир{apostrophe}я"
     assert f'<mark style="background:#ffe58a;">{escape(word)}</mark> на Великдень</a>' in html  # in the linked title
     assert f"відкинула *{word}* на Великдень" in text_part  # the ceasefire hit's snippet is the title
+
+
+@pytest.mark.parametrize("text, terms, marked", [
+    ("Кремль відкинув пропозицію про перемир’я", ["пропозиція", "перемир'я"], ["пропозицію", "перемир’я"]),  # inflected
+    ("ceasefires held; a counter-offensive began", ["ceasefire*", "offensiv*"], ["ceasefires", "counter-offensive"]),
+    ("КАБами і КАБи", ["=КАБами"], ["КАБами"]),  # =exact: that form only
+    ("Ukraine's ceasefire", ['"cease fire"', "Ukraine"], ["Ukraine's"]),
+    ("no hit here", ["ceasefire*"], []),
+])
+def test_marked_words_are_the_ones_the_matcher_reads(text, terms, marked):
+    from monitor.digest import _pieces
+
+    pieces = _pieces(text, terms)
+    assert "".join(piece for piece, _hit in pieces) == text
+    assert [piece for piece, hit in pieces if hit] == marked
