@@ -226,6 +226,8 @@ def check(ctx: click.Context) -> None:
     one named with --database must (exit 1)."""
     with _fatal_errors():
         config = _load(ctx)
+        if config.digest is not None and config.digest.to:  # as `run` checks it: the daemon mails them
+            config_mod.require_mail(config)
         rules = load_rules(config.rules)
         if not len(rules):
             raise RuleError(f"rules folder {config.rules} holds no rules (*.yaml): the daemon would archive "

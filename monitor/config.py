@@ -566,9 +566,11 @@ def require_mail(config: Config) -> DigestConfig:
     if settings is None:
         raise ConfigError("sending mail needs a `digest:` section with `to` and `from` (or use --dry-run)",
                           file=file, key="digest")
+    missing = {"to": "no recipients: give `to` under `digest:`",
+               "from": "no sender for the mail: give `from` under `digest:` (e.g. monitor@example.org)"}
     for key, value in (("to", settings.to), ("from", settings.sender)):
         if not value:
-            raise ConfigError(f"sending mail needs `{key}` under `digest:` (or use --dry-run)", file=file,
+            raise ConfigError(f"{missing[key]}; `digest --dry-run` needs neither", file=file,
                               line=settings.line, key=f"digest.{key}")
     return settings
 

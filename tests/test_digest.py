@@ -493,6 +493,8 @@ def test_sending_without_a_sender_names_the_file_line_and_key_and_a_dry_run_need
     assert message["From"] and "monitor@localhost" not in message["From"]
     run = CliRunner().invoke(cli, ["--config", str(config), "run", "--once"])  # the daemon would mail too
     assert run.exit_code == 2 and f"{config}:{line}: digest.from:" in run.output
+    check = CliRunner().invoke(cli, ["--config", str(config), "check"])
+    assert check.exit_code == 2 and f"{config}:{line}: digest.from:" in check.output
 
 
 def test_deliver_refuses_to_send_without_a_sender(tmp_path):
