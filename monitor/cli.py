@@ -25,6 +25,7 @@ from . import __version__
 from . import config as config_mod
 from .errors import ConfigError, MonitorError, RuleError, StoreError, pointed
 from .rules import explain_error, load_rules
+from .text import plural
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -164,6 +165,8 @@ def run(ctx: click.Context, once: bool) -> None:
     early = ctx.obj.get("early_signals")
     with _fatal_errors(), closing(Notifier()) as notifier:
         config = _load(ctx)
+        if config.digest is not None and config.digest.to:  # the daemon mails them: say now what is missing
+            config_mod.require_mail(config)
         rules = load_rules(config.rules)
 
         def waiting(seconds: float, why: str) -> None:  # systemd's start timeout is stretched meanwhile
@@ -180,8 +183,8 @@ def run(ctx: click.Context, once: bool) -> None:
             if once:
                 stats = _run_once_watched(monitor, len(config.feeds))
                 click.echo(
-                    f"{stats.feeds} feeds polled ({stats.unchanged} unchanged, {stats.failed} failed), "
-                    f"{stats.articles} new articles in {stats.seconds:.1f} s",
+                    f"{plural(stats.feeds, 'feed', 'feeds')} polled ({stats.unchanged} unchanged, {stats.failed} failed), "
+                    f"{plural(stats.articles, 'new article', 'new articles')} in {stats.seconds:.1f} s",
                     err=True,
                 )
             else:
@@ -223,6 +226,8 @@ def check(ctx: click.Context) -> None:
     one named with --database must (exit 1)."""
     with _fatal_errors():
         config = _load(ctx)
+        if config.digest is not None and config.digest.to:  # as `run` checks it: the daemon mails them
+            config_mod.require_mail(config)
         rules = load_rules(config.rules)
         if not len(rules):
             raise RuleError(f"rules folder {config.rules} holds no rules (*.yaml): the daemon would archive "
@@ -609,9 +614,8 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
         raise click.BadParameter(str(exc), param_hint="--since") from None
     with _fatal_errors():
         config = _load(ctx, feeds=not dry_run)
-        settings = config.digest
-        if not dry_run and not (settings and settings.to and settings.sender and settings.smtp):
-            raise ConfigError("sending needs `digest: to, from, smtp` in the config (or use --dry-run)", file=str(config.path))
+        if not dry_run:
+            config_mod.require_mail(config)
         ruleset = load_rules(config.rules)
         with _archive_store(config) as store:
             try:
@@ -624,10 +628,11 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
     elif dry_run:
         click.echo(outcome.message.as_string())
     built = outcome.digest
+    counts = f"{plural(built.stories, 'story', 'stories')}, {plural(built.hits, 'hit', 'hits')}"
     if outcome.sent:
-        click.echo(f"digest sent to {outcome.message['To']}: {built.stories} stories, {built.hits} hits", err=True)
+        click.echo(f"digest sent to {outcome.message['To']}: {counts}", err=True)
     elif dry_run:
-        click.echo(f"{built.stories} stories, {built.hits} hits; nothing marked as sent", err=True)
+        click.echo(f"{counts}; nothing marked as sent", err=True)
     else:
         click.echo("no hits in the period: nothing sent (digest.send_empty is false)", err=True)
 

@@ -90,13 +90,18 @@ FETCH_SETTINGS: dict[str, Setting] = {
 
 DIGEST_SETTINGS: dict[str, Setting] = {
     "to": Setting((), "addresses", "Recipients of the daily digest."),
-    "from": Setting(None, "address", "The digest's From address."),
+    "from": Setting(None, "address", "The digest's From address; required to send mail (not for `digest --dry-run`)."),
     "time": Setting("07:00", "time", "When the daily digest is sent (HH:MM)."),
     "timezone": Setting("Europe/Kyiv", "timezone", "Time zone of `time`."),
     "send_empty": Setting(False, "bool", "Send a digest when the period has no hits."),
     "subject": Setting("monitor digest {date}: {stories} stories, {hits} hits", "str",
                        "The subject; {date}, {stories}, {hits} and {rules} are filled in."),
     "rules": Setting((), "list", "Only these rules in the digest (default: all)."),
+    "language": Setting("en", "choice:en|uk|ru", "Language of the place names in the digest."),
+    "archive_url": Setting(None, "url", "Datasette's address (as `monitor serve` runs it): each story then links to its row "
+                           "in the archive, {archive_url}/{database file stem}/articles/{id}."),
+    "older_than": Setting(2 * 86400.0, "duration", "A story published this long before the period's start goes under "
+                          "\"Older stories found this period\" (a new feed's backlog, an old page a sitemap brought)."),
     "min_priority": Setting(0, "priority", "Only rules of at least this priority."),
     "spike_factor": Setting(3.0, "factor", "A rule spikes when its hits in `spike_window` reach this many times its usual."),
     "spike_window": Setting(6 * 3600.0, "duration", "The recent stretch compared with the rule's usual rate."),
@@ -195,11 +200,15 @@ class DigestConfig:
     send_empty: bool = False
     subject: str = "monitor digest {date}: {stories} stories, {hits} hits"
     rules: tuple[str, ...] = ()
+    language: str = "en"
+    archive_url: str | None = None
+    older_than: float = 2 * 86400.0
     min_priority: int = 0
     spike_factor: float = 3.0
     spike_window: float = 6 * 3600.0
     spike_alert: bool = False
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    line: int | None = None  # where `digest:` stands in the file, for the errors found only when mail is sent
 
 
 @dataclass(frozen=True)
@@ -543,7 +552,7 @@ def loads(text: str, path: Path) -> Config:
             except (KeyError, IndexError, ValueError) as exc:
                 raise checker.fail(found["subject"][0], "digest.subject",
                                    f"may use only {{date}}, {{stories}}, {{hits}}, {{rules}} ({exc!r})") from None
-        digest = DigestConfig(**d, sender=sender, smtp=smtp)
+        digest = DigestConfig(**d, sender=sender, smtp=smtp, line=top["digest"][1].start_mark.line + 1)
 
     stories = _settings(checker, checker.mapping(values.get("stories"), "stories", STORY_SETTINGS), STORY_SETTINGS, "stories.")
     archive = _settings(checker, checker.mapping(values.get("archive"), "archive", ARCHIVE_SETTINGS), ARCHIVE_SETTINGS, "archive.")
@@ -558,6 +567,22 @@ def loads(text: str, path: Path) -> Config:
         story_window=stories.get("window", STORY_SETTINGS["window"].default),
         archive=ArchiveConfig(**archive),
     )
+
+
+def require_mail(config: Config) -> DigestConfig:
+    """The digest settings of a config that is to send mail: recipients and a sender are needed then,
+    and only then (a dry run renders without them). Raises ConfigError naming the file, line and key."""
+    file, settings = str(config.path), config.digest
+    if settings is None:
+        raise ConfigError("sending mail needs a `digest:` section with `to` and `from` (or use --dry-run)",
+                          file=file, key="digest")
+    missing = {"to": "no recipients: give `to` under `digest:`",
+               "from": "no sender for the mail: give `from` under `digest:` (e.g. monitor@example.org)"}
+    for key, value in (("to", settings.to), ("from", settings.sender)):
+        if not value:
+            raise ConfigError(f"{missing[key]}; `digest --dry-run` needs neither", file=file,
+                              line=settings.line, key=f"digest.{key}")
+    return settings
 
 
 def found_rules() -> Path | None:

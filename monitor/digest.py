@@ -1,9 +1,14 @@
 """digest: the hits of a period as one readable mail. Pure: rows in, an email.message out.
 
-Grouped by rule (priority first), one entry per story: its first matching article's title linked to
-its URL, source and time, places, the snippet with the matched terms marked, and "also in" for the
-other feeds that carried the story. On top a summary (hits per rule and per place); at the end the
-feeds that have been failing for more than a day.
+Grouped by rule (priority first, headed by the rule's title), one entry per story, newest first: its
+first matching article's title linked to the URL the site served, its feed, publication time,
+places by name, the snippet with the matched terms marked, "also in" for the other feeds that
+carried the story, and its row in Datasette when digest.archive_url is set. A hit goes out in the
+first digest after it was matched, whenever the story was published; a story published more than
+digest.older_than before the period goes under "Older stories found this period" so that a
+backlog does not read as news. On top a summary (hits per rule and per place); at the end the
+feeds that have been failing for more than a day. The text part fits 80 columns, the HTML part a
+phone's screen.
 
 Untrusted text (titles, snippets, feed names) goes only into the bodies, through Jinja2 with
 autoescape; the headers hold counts and dates we make ourselves, so a hostile title cannot add a
@@ -21,9 +26,10 @@ import os
 import re
 import smtplib
 import ssl
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -31,8 +37,10 @@ from typing import Callable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .config import DigestConfig
+from .config import DigestConfig, require_mail
 from .errors import DigestError  # callers catch it as digest.DigestError
+from .index import inflections, tokenize
+from .text import APOSTROPHES, fold, plural
 
 log = logging.getLogger("monitor")
 
@@ -47,19 +55,23 @@ def clean(text: str | None) -> str:
 @dataclass
 class Entry:
     story_id: int
-    title: str
-    url: str | None
+    article_id: int
+    title: list[tuple[str, bool]]  # pieces of the title; True where a matched term stands
+    url: str | None  # the article as the site served it
+    archive_url: str | None  # its row page in Datasette, when digest.archive_url is set
     feed: str
-    when: str
-    places: list[str]
+    published: str  # "2026-11-25 10:00 UTC", or "" when the site gave no date
+    found: str  # when we fetched it
+    places: list[tuple[str, str]]  # (code, name in the digest's language)
     snippet: list[tuple[str, bool]]  # pieces of the snippet; True where a matched term stands
     also_in: list[str] = field(default_factory=list)
+    when: datetime | None = None  # published, else found: the order within a section
 
 
 @dataclass
 class Section:
     rule: str
-    description: str
+    title: str  # the rule's title for readers (its name when it has none)
     entries: list[Entry]
 
 
@@ -68,46 +80,96 @@ class Digest:
     start: datetime
     end: datetime
     sections: list[Section]
-    per_place: list[tuple[str, int]]
+    per_place: list[tuple[str, str, int]]  # (code, name, hits)
     failing: list[tuple[str, str]]  # (feed, last error)
     silent: list[tuple[str, str]] = field(default_factory=list)  # (feed, last new article)
     spikes: list[tuple[str, int, float]] = field(default_factory=list)  # (rule, hits lately, usual)
     title: str = "monitor digest"
+    older: list[Section] = field(default_factory=list)  # stories published before `older_before`, by rule
+    older_before: datetime | None = None
 
     @property
     def stories(self) -> int:
-        return len({e.story_id for s in self.sections for e in s.entries})
+        return len({e.story_id for s in self.sections + self.older for e in s.entries})
 
     @property
     def hits(self) -> int:
-        return sum(len(s.entries) for s in self.sections)
+        return sum(len(s.entries) for s in self.sections + self.older)
 
 
-def _pieces(snippet: str, terms: list[str]) -> list[tuple[str, bool]]:
-    words = sorted({w for t in terms for w in re.findall(r"\w[\w'’-]*", t.replace("*", ""))}, key=len, reverse=True)
-    if not words:
-        return [(snippet, False)]
-    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in words) + r")\w*", re.IGNORECASE)
+# A word of a term as the analyst wrote it: =exact, a prefix*, apostrophes and hyphens inside.
+_TERM_WORD = re.compile("=?\\w(?:[\\w-]|[" + re.escape(APOSTROPHES) + "])*\\*?")
+
+
+def _term_forms(terms: list[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The folded word forms and prefixes the terms stand for, as the rule index reads them
+    (TermIndex.add): a word with its inflections, =word as written, word* as a prefix."""
+    forms: set[str] = set()
+    prefixes: list[str] = []
+    for term in terms:
+        for word in _TERM_WORD.findall(term):
+            core = word.strip("=*")
+            if word.endswith("*"):
+                prefixes.append(fold(core))
+            else:
+                forms.update({fold(core)} if word.startswith("=") else inflections(core))
+    return frozenset(forms), tuple(prefixes)
+
+
+def _pieces(text: str, terms: list[str]) -> list[tuple[str, bool]]:
+    """The text cut where a term's word stands: the words the matcher matched, found the way it
+    finds them (folded, so перемир’я and перемирʼя are перемир'я; inflected, so пропозицію is
+    пропозиція), never by a second, looser reading of the text."""
+    if not text:
+        return []
+    forms, prefixes = _term_forms(terms)
+    if not forms and not prefixes:
+        return [(text, False)]
+    tokens = tokenize(text)
+    extra: dict[int, list[str]] = {}
+    for p, form in tokens.extra:  # counter-offensive is also offensive, Ukraine's also ukraine
+        extra.setdefault(p, []).append(form)
     out, position = [], 0
-    for m in pattern.finditer(snippet):
-        if m.start() > position:
-            out.append((snippet[position : m.start()], False))
-        out.append((m.group(), True))
-        position = m.end()
-    if position < len(snippet):
-        out.append((snippet[position:], False))
+    for p, word in enumerate(tokens.words):
+        readings = [word, *extra.get(p, ())]
+        if tokens.has_form(p, forms) or any(r.startswith(prefixes) for r in readings):
+            start, end = tokens.offsets(p)
+            if start > position:
+                out.append((text[position:start], False))
+            out.append((text[start:end], True))
+            position = end
+    if position < len(text):
+        out.append((text[position:], False))
     return out
 
 
+def _time(value: str | None) -> datetime | None:
+    """A stored time (ISO 8601, UTC when it says no zone) as an aware datetime; None when unreadable."""
+    try:
+        when = datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _shown(when: datetime | None) -> str:
+    return f"{when.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC" if when else ""
+
+
 def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start: datetime, end: datetime,
-            *, only: tuple[str, ...] = (), min_priority: int = 0) -> Digest:
+            *, only: tuple[str, ...] = (), min_priority: int = 0, names: dict[str, str] | None = None,
+            archive: str | None = None, older_than: float | None = None) -> Digest:
     """Rows of hits (one per match: rule, story, article fields, snippet, terms, places, sources)
-    → one entry per story and rule, rules by priority, stories by first sight. `only` and
-    `min_priority` choose the rules."""
+    → one entry per story and rule, rules by priority, the newest story first. `only` and
+    `min_priority` choose the rules; `names` names the places (their codes otherwise); `archive`
+    is the archive's address in Datasette ({archive_url}/{database}); a story published more than
+    `older_than` seconds before `start` goes into `older`, not among the period's news."""
     wanted = {r.name for r in rules if r.priority >= min_priority and (not only or r.name in only)}
     rows = [r for r in rows if r["rule"] in wanted]
     order = {r.name: (-r.priority, r.name) for r in rules}
-    described = {r.name: r.description for r in rules}
+    titled = {r.name: r.title or r.name for r in rules}
+    names = names or {}
+    cutoff = start - timedelta(seconds=older_than) if older_than is not None else None
     by_rule: dict[str, dict[int, Entry]] = {}
     places: Counter[str] = Counter()
     for row in sorted(rows, key=lambda r: (r["fetched"], r["article_id"])):
@@ -120,19 +182,63 @@ def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start
         sources = [clean(s) for s in row["sources"] if s != row["feed"]]
         codes = [c for c in (row["places"] or "").split(",") if c]
         places.update(codes)
+        published = _time(row["published"])
         entries[story] = Entry(
-            story_id=story, title=clean(row["title"]) or "(no title)", url=url, feed=clean(row["feed"]),
-            when=(row["published"] or row["fetched"] or "")[:16].replace("T", " "), places=codes,
+            story_id=story, article_id=row["article_id"],
+            title=_pieces(clean(row["title"]) or "(no title)", row["terms"]), url=url,
+            archive_url=f"{archive}/articles/{row['article_id']}" if archive else None, feed=clean(row["feed"]),
+            published=_shown(published), found=_shown(_time(row["fetched"])),
+            places=[(c, clean(names.get(c, c))) for c in codes],
             snippet=_pieces(clean(row["snippet"]), row["terms"]), also_in=sources,
+            when=published or _time(row["fetched"]),
         )
-    sections = [Section(rule, clean(described.get(rule, "")), list(entries.values()))
-                for rule, entries in sorted(by_rule.items(), key=lambda kv: order.get(kv[0], (0, kv[0])))]
-    return Digest(start, end, sections, places.most_common(), [(clean(f), clean(e)) for f, e in failing])
+    fresh: list[Section] = []
+    older: list[Section] = []
+    newest_first = datetime.min.replace(tzinfo=timezone.utc)
+    for rule, entries in sorted(by_rule.items(), key=lambda kv: order.get(kv[0], (0, kv[0]))):
+        stories = sorted(entries.values(), key=lambda e: e.when or newest_first, reverse=True)
+        # an undated story is taken as news: only a date the site gave can say it is old
+        old = [e for e in stories if cutoff is not None and e.published and e.when < cutoff]
+        new = [e for e in stories if e not in old]
+        for part, target in ((new, fresh), (old, older)):
+            if part:
+                target.append(Section(rule, clean(titled.get(rule, rule)), part))
+    return Digest(start, end, fresh, [(c, clean(names.get(c, c)), n) for c, n in places.most_common()],
+                  [(clean(f), clean(e)) for f, e in failing], older=older, older_before=cutoff)
+
+
+def _wrap(text: str, first: str = "", rest: str | None = None, width: int = 80) -> str:
+    """Text filled to `width` columns; a word longer than a line (a URL) stays whole on a line of its
+    own, and what `_together` joined is not split ("Kharkiv Oblast 16")."""
+    filled = textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=first if rest is None else rest,
+                           break_long_words=False, break_on_hyphens=False) or first.rstrip()
+    return filled.replace(_TOGETHER, " ")
+
+
+_TOGETHER = "\u00a0"  # textwrap breaks only at ASCII whitespace: a no-break space holds words on one line
+
+
+def _together(text: str) -> str:
+    return str(text).replace(" ", _TOGETHER)
+
+
+def _marked(pieces: list[tuple[str, bool]]) -> str:
+    return "".join(f"*{text}*" if hit else text for text, hit in pieces)
 
 
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("monitor", "data/templates"), autoescape=select_autoescape(["html", "html.j2"], default_for_string=True),
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("monitor", "data/templates"),
+                      autoescape=select_autoescape(["html", "html.j2"], default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(wrap80=_wrap, marked=_marked, together=_together)
+    env.globals["plural"] = plural
+    return env
+
+
+def _agree(subject: str) -> str:
+    """'1 stories' as '1 story': the subject's template is the user's, written for any count."""
+    return re.sub(r"(?<![\d.,])1 (stories|hits|rules|articles)\b",
+                  lambda m: "1 " + {"stories": "story", "hits": "hit", "rules": "rule", "articles": "article"}[m[1]], subject)
 
 
 def render(digest: Digest, *, sender: str, recipients: list[str], now: datetime,
@@ -142,12 +248,12 @@ def render(digest: Digest, *, sender: str, recipients: list[str], now: datetime,
     env = _environment()
     context = {"digest": digest}
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = clean(subject.format(date=f"{digest.end:%Y-%m-%d}", stories=digest.stories,
-                                              hits=digest.hits, rules=len(digest.sections)))
+    message["Subject"] = clean(_agree(subject.format(date=f"{digest.end:%Y-%m-%d}", stories=digest.stories,
+                                                     hits=digest.hits, rules=len({s.rule for s in digest.sections + digest.older}))))
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = email.utils.format_datetime(now)
-    message["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or "monitor.invalid")
+    message["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2].rstrip(">") or "monitor.invalid")
     message.set_content(env.get_template("digest.txt.j2").render(context))
     message.add_alternative(env.get_template("digest.html.j2").render(context), subtype="html")
     return message
@@ -245,12 +351,15 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     the next attempt. Raises DigestError on a refusal.
     """
     settings = config.digest or DigestConfig()
+    if not dry_run:
+        require_mail(config)
     start = now - timedelta(seconds=since) if since else store.digest_period_start(now - timedelta(days=7))
     built = collect(store.digest_rows(start, now), rules, store.failing_feeds(now), start, now,
-                    only=settings.rules, min_priority=settings.min_priority)
+                    only=settings.rules, min_priority=settings.min_priority, **_reading(store, config))
     built.silent = store.silent_feeds(now)
     built.spikes = store.spikes(now, settings.spike_window, settings.spike_factor)
-    sender = settings.sender or "monitor@localhost"
+    # A dry run shows the message without a sender set: a From that says so, at a domain that cannot exist.
+    sender = settings.sender or email.utils.formataddr(("monitor (digest.from not set)", "monitor@monitor.invalid"))
     recipients = list(settings.to) or ["analyst@localhost"]
     message = render(built, sender=sender, recipients=recipients, now=now, subject=settings.subject)
     if dry_run:
@@ -274,6 +383,22 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     return Outcome(message, built, sent=True)
 
 
+def _tilde(name: str) -> str:
+    """A name as Datasette writes it in a path (its tilde encoding: "war.db" is served as "war~2Edb")."""
+    safe = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+    return "".join(chr(b) if b in safe else "+" if b == 0x20 else f"~{b:02X}" for b in name.encode("utf-8"))
+
+
+def _reading(store, config) -> dict:
+    """What collect needs to show a story to a reader: place names in the digest's language, the
+    archive's address in Datasette (a database is named by its file's stem there), the backlog age."""
+    settings = config.digest or DigestConfig()
+    archive = None
+    if settings.archive_url:
+        archive = f"{settings.archive_url.rstrip('/')}/{_tilde(config.database.stem)}"
+    return {"names": store.place_names(settings.language), "archive": archive, "older_than": settings.older_than}
+
+
 def alert(store, config, rules: list, now: datetime, since: datetime) -> int:
     """Mail the hits of `alert: immediate` rules not alerted yet (matched since `since`), in one short
     message; returns how many. Marked 'sending' just before DATA (see send) and 'sent' once it
@@ -284,10 +409,11 @@ def alert(store, config, rules: list, now: datetime, since: datetime) -> int:
     if not rows:
         return 0
     settings = config.digest
-    built = collect(rows, rules, [], since, now)
+    built = collect(rows, rules, [], since, now, **_reading(store, config))
     built.title = "monitor alert"
     message = render(built, sender=settings.sender, recipients=list(settings.to), now=now,
-                     subject=f"monitor alert: {len(rows)} new hits for " + ", ".join(s.rule for s in built.sections))
+                     subject=f"monitor alert: {plural(len(rows), 'new hit', 'new hits')} for "
+                     + ", ".join(s.rule for s in built.sections + built.older))
     try:
         send(message, settings.smtp, settings.sender, list(settings.to),
              before_data=lambda: store.mark_alerts(rows, "sending", now))
@@ -308,10 +434,11 @@ def spike_alert(store, config, rules: list, now: datetime, already: dict[str, da
     if not spikes:
         return []
     start = now - window
-    built = collect(store.digest_rows(start, now), rules, [], start, now, only=tuple(s[0] for s in spikes))
+    built = collect(store.digest_rows(start, now), rules, [], start, now, only=tuple(s[0] for s in spikes),
+                    **_reading(store, config))
     built.spikes, built.title = spikes, "monitor: spike"
     message = render(built, sender=settings.sender, recipients=list(settings.to), now=now,
-                     subject="monitor spike: " + ", ".join(f"{rule} {recent} hits" for rule, recent, _usual in spikes))
+                     subject="monitor spike: " + ", ".join(f"{rule} {plural(recent, 'hit', 'hits')}" for rule, recent, _usual in spikes))
     send(message, settings.smtp, settings.sender, list(settings.to))
     for rule, _recent, _usual in spikes:
         already[rule] = now

@@ -4,7 +4,8 @@ A rule file holds one rule or `rules:` (a list of rules), and may hold `sets:` (
 any rule of any file uses as `@name`):
 
     name: ceasefire
-    description: Ceasefires and truces.
+    title: Ceasefires and truces     # optional: the digest's heading for the rule's hits
+    description: Ceasefires and truces, proposed, agreed or breached (for the rule's author).
     query: (ceasefire* OR "cease fire" OR truce* OR перемир'я OR перемирие) -"ceasefire violation*"
     fields: [title, text]      # optional: where bare terms are looked for
     languages: [en, uk, ru]    # optional: article languages the rule applies to
@@ -35,7 +36,7 @@ from .model import Match
 from .position import error_spot, line_column, line_text, node_start, value_spots
 from .query import TEXT_FIELDS, And, Meta, Near, Node, Not, Or, SetRef, Term, parse_query
 
-RULE_KEYS = {"name", "description", "query", "keywords", "fields", "languages", "priority", "alert", "tags"}
+RULE_KEYS = {"name", "title", "description", "query", "keywords", "fields", "languages", "priority", "alert", "tags"}
 FILE_KEYS = {"rules", "sets"}
 SNIPPET = 80
 
@@ -45,6 +46,7 @@ class Rule:
     name: str
     query: str
     node: Node
+    title: str = ""  # what a reader sees in the digest; the description is the author's note
     description: str = ""
     fields: tuple[str, ...] = TEXT_FIELDS
     languages: tuple[str, ...] = ()
@@ -632,7 +634,8 @@ def _rule(f: _File, node: yaml.MappingNode, keys: dict[str, tuple[yaml.Node, yam
     if alert not in (True, False, "immediate", "digest"):
         raise f.error("`alert` must be `immediate` (or true) or `digest` (or false)", keys["alert"][1])
     return Rule(
-        name=name.strip(), query=query, node=node_, description=" ".join(str(value_of("description") or "").split()),
+        name=name.strip(), query=query, node=node_, title=" ".join(str(value_of("title") or "").split()),
+        description=" ".join(str(value_of("description") or "").split()),
         fields=fields, languages=_as_tuple(f, keys.get("languages", (None, None))[1], "languages"), priority=priority,
         alert=alert in (True, "immediate"), tags=_as_tuple(f, keys.get("tags", (None, None))[1], "tags"),
         file=f.file, line=line, where=where,

@@ -936,6 +936,11 @@ class Store:
         )
         return [dict(r, terms=json.loads(r["terms"]), sources=json.loads(r["sources"])) for r in rows]
 
+    def place_names(self, language: str) -> dict[str, str]:
+        """Each place code's name in `language` (en, uk, ru), English where that one is missing."""
+        column = {"en": "name_en", "uk": "name_uk", "ru": "name_ru"}[language]
+        return dict(self.db.execute(f"SELECT code, coalesce(nullif({column}, ''), name_en, code) FROM places").fetchall())
+
     def digest_period_start(self, default: datetime) -> datetime:
         """Where the next digest starts: the end of the last one sent (or being sent), else `default`."""
         last = self.last_digest_end()

@@ -226,3 +226,13 @@ def folded_variants(*texts: str) -> str:
             if folded_word != word:
                 seen.setdefault(folded_word)
     return " ".join(seen)
+
+
+# Every character fold() reads as an apostrophe, the ASCII one included: перемир'я, перемир’я and
+# перемирʼя are one word to the matcher, so whatever shows a match must treat them alike too.
+APOSTROPHES = "'" + "".join(a for a, b in _EXTRA_FOLDS if b == "'")
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """"1 story", "2 stories": the count with the noun that agrees with it."""
+    return f"{count} {one if count == 1 else many}"

@@ -78,7 +78,7 @@ def test_run_once_exits_0_with_failing_feeds_and_feeds_shows_health(tmp_path):
         run = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "run", "--once"],
                              capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert "2 feeds polled (0 unchanged, 1 failed), 1 new articles" in run.stderr
+    assert "2 feeds polled (0 unchanged, 1 failed), 1 new article in " in run.stderr
     assert "fetch: missing: 404 Not Found" in run.stderr  # logged as one event with its context
     with sqlite3.connect(tmp_path / "archive.db") as conn:
         (rule,) = conn.execute("SELECT rule FROM matches").fetchone()

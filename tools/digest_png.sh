@@ -5,7 +5,13 @@ set -euo pipefail
 work=$(mktemp -d)
 cd "$(dirname "$0")/.."
 monitor demo --database "$work/demo.db" > /dev/null
-printf 'database: %s\nrules: %s\nfeeds: []\n' "$work/demo.db" "$PWD/rules" > "$work/feeds.yaml"
+# The demo's articles carry fixed dates (8 to 16 Nov 2026): older_than is set so that the two
+# published before 11 Nov show as "Older stories found this period" and the rest as the period's news,
+# whatever day this runs.
+older=$(python3 -c 'from datetime import *; print(max(0, int((datetime.now(timezone.utc) - timedelta(days=7)
+    - datetime(2026, 11, 11, tzinfo=timezone.utc)).total_seconds())))')
+printf 'database: %s\nrules: %s\nfeeds: []\ndigest:\n  archive_url: http://127.0.0.1:8001\n  older_than: %ss\n' \
+  "$work/demo.db" "$PWD/rules" "$older" > "$work/feeds.yaml"
 monitor --config "$work/feeds.yaml" digest --dry-run --output "$work/digest.eml"
 python3 - "$work" <<'PY'
 import email, sys
@@ -16,4 +22,4 @@ open(f"{work}/digest.html", "w").write(message.get_body(("html",)).get_content()
 PY
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
   --disable-component-update --disable-sync --user-data-dir="$work/chromium" --hide-scrollbars \
-  --window-size=780,1250 --screenshot="$PWD/docs/digest.png" "file://$work/digest.html"
+  --window-size=780,1400 --screenshot="$PWD/docs/digest.png" "file://$work/digest.html"
