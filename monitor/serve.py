@@ -25,6 +25,8 @@ import sys
 import weakref
 from typing import Any, Iterator
 
+from . import search
+
 TABLES: dict[str, dict[str, Any]] = {
     "articles": {
         "description": "Every article stored: clean text, its feed, language, story and where its text came from.",
@@ -168,10 +170,11 @@ QUERIES: dict[str, dict[str, Any]] = {
     },
     "search": {
         "title": "Search articles, matched words marked **like this**",
-        "description": "Full-text search (FTS5): words, \"phrases\", prefix*; case and diacritics do not matter.",
-        "sql": "SELECT a.id, a.title, a.feed, a.fetched, snippet(articles_fts, 1, '**', '**', '…', 24) AS text "
-               "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH :q "
-               "ORDER BY rank LIMIT 200",
+        "description": "Type anything: words find every inflection (дрон: дрони, дронів, дронами; Суми: у Сумах) and "
+                       "every apostrophe (перемир'я, перемир’я, перемирʼя), with or without diacritics; \"a phrase\", "
+                       "prefix*, =exact, and the rule language: AND, OR, NOT or -word, NEAR/5, title:, place:UA-59, "
+                       "lang:uk, feed:name, @set. Newest first, 200 at most.",
+        "sql": search.sql(limit=200),
     },
 }
 
@@ -401,8 +404,9 @@ def register() -> None:
     class Limits:  # a plugin as Datasette lists them: an object with hooks and a __name__
         @staticmethod
         @hookimpl
-        def prepare_connection(conn: sqlite3.Connection) -> None:
+        def prepare_connection(conn: sqlite3.Connection, datasette: Any) -> None:
             limit_connection(conn)
+            search.install(conn, search.load_sets((datasette.plugin_config("monitor") or {}).get("rules")))
 
         @staticmethod
         @hookimpl

@@ -33,6 +33,7 @@ def archive(tmp_path_factory):
 
 
 def get(archive, path: str):
+    serve.register()  # our plugin: the limits and the search's SQL functions, as `monitor serve` has them
     ds = datasette_app.Datasette([str(archive)], metadata=metadata(archive.stem))
     return asyncio.run(ds.client.get(path))
 
