@@ -65,7 +65,7 @@ class Search:
 
     @cached_property
     def _reads_text(self) -> bool:
-        return self.node is not None and bool(_terms(self.node))
+        return self.node is not None and bool(_terms(self.node, self.sets))
 
     def matches(self, title: str, text: str, lang: str | None = None, feed: str | None = None,
                 places: str | None = None) -> bool:
@@ -291,10 +291,10 @@ def _fts_word(word: str, *, prefix: bool, exact: bool) -> str:
 # ------------------------------------------------------------------------------ SQL
 
 
-def sql(*, limit: int = 200, since: bool = False) -> str:
+def sql(*, limit: int = 200, since: bool = False, snippet: bool = True) -> str:
     """The search as one SELECT on the archive, newest first, with :q (and :since, an ISO time):
     the FTS step gives the candidates, the rules engine checks them only when the FTS expression does
-    not decide, and the snippet is made for the rows shown only."""
+    not decide, and the snippet (or, without `snippet`, the whole text) comes for the rows shown only."""
     when = "coalesce(a.published, a.fetched)"
     return (
         f"WITH found AS MATERIALIZED (SELECT a.id, {when} AS time FROM articles a "
@@ -304,7 +304,8 @@ def sql(*, limit: int = 200, since: bool = False) -> str:
         + "AND (monitor_exact(:q) OR monitor_search(:q, a.title, a.text, a.lang, a.feed, "
         "(SELECT group_concat(p.place, ' ') FROM article_places p WHERE p.article_id = a.id))) "
         f"ORDER BY time DESC LIMIT {int(limit)}) "
-        "SELECT a.id, found.time, a.feed, a.title, monitor_snippet(:q, a.title, a.text) AS text "
+        "SELECT a.id, found.time, a.feed, a.title, "
+        + ("monitor_snippet(:q, a.title, a.text)" if snippet else "a.text") + " AS text "
         "FROM found JOIN articles a ON a.id = found.id ORDER BY found.time DESC"
     )
 
