@@ -12,7 +12,8 @@ A box becomes two things (`translate`):
   folded forms of the words, tokenised by unicode61), always valid since every token is quoted. It
   finds a superset of what the query means: each word is an OR of its folded inflections, each
   written as FTS5 tokenises it (перемир'я is the phrase "перемир я"). None when no word narrows
-  the search (`place:UA-59`, `lang:uk`): every article is then a candidate.
+  the search (`place:UA-59`, `lang:uk`): every article is then a candidate. A box with nothing to
+  look for (empty, `"`, `*`) is NOTHING, which finds no article at once.
 - `exact`: whether `fts` alone decides (plain words, OR, prefixes). Otherwise (phrases, NEAR, NOT,
   fields, filters) each candidate is checked with the rules engine itself, a RuleSet of one rule,
   so that search and rules agree.
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 MAX_BOX = 2000  # characters of the box read: a pasted article is not a query, and FTS5 has a depth limit
 MAX_WORDS = 64  # plain words kept from text that is not the rule language
+MAX_FTS_DEPTH = 16  # nested parentheses in an FTS5 expression (its parser fails past about 32)
+NOTHING = '""'  # an FTS5 expression that is valid and matches no article: a box with no word in it
 SNIPPET = 80  # characters of context on each side of the first hit
 OPERATORS = {"AND", "OR", "NOT", "NEAR", "ONEAR"}
 _WORD = re.compile(r"\w+(?:['’ʼ-]\w+)*", re.UNICODE)  # a word as the rule language splits it (query._PART)
@@ -173,8 +176,22 @@ def translate(box: str | None, sets: dict[str, tuple[Term, ...]] | None = None) 
     node = _rule_language(box, sets)
     if node is None:
         node = _plain_words(box)
-    fts, exact = _fts(node, sets) if node is not None else (None, False)
+    if node is None:
+        return Search(box, None, NOTHING, False, sets)
+    fts, exact = _fts(node, sets)
+    if fts is not None and _depth(fts) > MAX_FTS_DEPTH:
+        # FTS5's parser overflows its stack near 32 nested parentheses: any of the words, then the engine
+        fts, exact = " OR ".join(f"({_fts_term(t)[0]})" for t in _terms(node, sets, positive=True)), False
     return Search(box, node, fts, exact, sets)
+
+
+def _depth(expr: str) -> int:
+    deepest = depth = 0
+    for part in re.split(r'"(?:[^"]|"")*"', expr):  # parentheses inside a quoted token do not count
+        for char in part:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            deepest = max(deepest, depth)
+    return deepest
 
 
 # A filter is of the whole article, so nothing is near it: `offensive NEAR/10 place:UA-59` is read as
@@ -229,14 +246,17 @@ def _refs(node) -> list[SetRef]:
     return [ref for child in children for ref in _refs(child)]
 
 
-def _terms(node, sets: dict | None = None) -> list[Term]:
+def _terms(node, sets: dict | None = None, positive: bool = False) -> list[Term]:
+    """The terms of a tree (with its sets'); `positive`: not those under a NOT."""
     if isinstance(node, Term):
         return [node]
     if isinstance(node, SetRef):
         return list((sets or {}).get(node.name, ()))
+    if positive and isinstance(node, Not):
+        return []
     children = (node.left, node.right) if isinstance(node, Near) else (node.child,) if isinstance(node, Not) \
         else getattr(node, "children", ())
-    return [term for child in children for term in _terms(child, sets)]
+    return [term for child in children for term in _terms(child, sets, positive)]
 
 
 def _fts(node, sets: dict) -> tuple[str | None, bool]:

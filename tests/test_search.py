@@ -31,6 +31,14 @@ from monitor.store import Store, iso
 
 # --- the pure translation: every box gives an FTS5 expression SQLite accepts -----------------------
 
+def nested(depth: int, op: str) -> str:
+    """w0 OR (w1 OR (w2 … (x))): FTS5's parser overflows near 32 nested parentheses."""
+    box = "x"
+    for i in range(depth):
+        box = f"w{i} {op} ({box})"
+    return box
+
+
 ODD_BOXES = [
     "перемир'я", "перемир’я", "перемирʼя", "'", "’", "ʼ", "''", "'дрон", "дрон'",
     '"', '""', '"""', '"у Сумах', 'у Сумах"', '"unbalanced "quotes" here',
@@ -41,6 +49,7 @@ ODD_BOXES = [
     "'; DROP TABLE articles; --", "\" OR 1=1 --", "x') UNION SELECT * FROM feeds --", "a\x00b", "_", "__init__",
     "Київ", "café", "ελληνικά", "😀", "1", "2026-11-12", "U.S.", "counter-offensive", "Білгород-Дністровський",
     "a" * 3000, " ".join(["дрон"] * 200),
+    *(nested(depth, op) for depth in (20, 40, 100, 160) for op in ("OR", "AND", "NEAR/2", "")),
 ]
 
 
@@ -93,7 +102,15 @@ def test_the_rules_engine_checks_only_what_fts_cannot_decide(box, exact):
 def test_a_box_with_nothing_to_look_for_finds_nothing_and_reads_no_article():
     for box in ["", "   ", '"', "*", "()", "'"]:
         search = translate(box)
-        assert search.node is None and search.fts is None and not search.matches("x", "x")
+        # not None, which would make every article a candidate: the empty form Datasette first shows
+        assert search.node is None and search.fts == '""' and not search.matches("x", "x")
+
+
+def test_a_deep_query_is_looked_up_by_any_of_its_words_then_checked():
+    search = translate(nested(40, "AND"))
+    assert search.node is not None and not search.exact and search.fts.count("(") <= 2 * 41
+    words = " ".join(f"w{i}" for i in range(40))
+    assert search.matches("", words + " x") and not search.matches("", words)
 
 
 # --- against a real archive ----------------------------------------------------------------------
