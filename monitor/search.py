@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 MAX_BOX = 2000  # characters of the box read: a pasted article is not a query, and FTS5 has a depth limit
 MAX_WORDS = 64  # plain words kept from text that is not the rule language
 MAX_FTS_DEPTH = 16  # nested parentheses in an FTS5 expression (its parser fails past about 32)
+MAX_CANDIDATES = 1_000_000  # articles the FTS step may hand on: the newest, when a word is everywhere
 NOTHING = '""'  # an FTS5 expression that is valid and matches no article: a box with no word in it
 SNIPPET = 80  # characters of context on each side of the first hit
 OPERATORS = {"AND", "OR", "NOT", "NEAR", "ONEAR"}
@@ -75,8 +76,16 @@ class Search:
         """Whether the article is one the query means, by the rules engine (places: codes, space-separated)."""
         if self.ruleset is None:
             return False
-        article = self._article(title, text, lang, feed, places)
-        return bool(self.ruleset.match(article))
+        codes = frozenset((places or "").split())
+        if not all(_holds(meta, lang, feed, codes) for meta in self._filters):
+            return False  # before the text is split: `дрон place:UA-59` on a thousand articles about drones
+        return bool(self.ruleset.match(self._article(title, text, lang, feed, places)))
+
+    @cached_property
+    def _filters(self) -> tuple[Meta, ...]:
+        """The filters every article found must pass (those ANDed at the top)."""
+        children = self.node.children if isinstance(self.node, And) else (self.node,)
+        return tuple(child for child in children if isinstance(child, Meta))
 
     def _article(self, title, text, lang=None, feed=None, places=None) -> Article:
         if not self._reads_text:  # filters only (place:UA-59): the text need not be split
@@ -105,6 +114,15 @@ class Search:
             at = end
         pieces.append((original[at:max(hi, at)], False))
         return _collapse(pieces, lead=lo > 0, cut=max(hi, at) < len(original))
+
+
+def _holds(meta: Meta, lang: str | None, feed: str | None, places: frozenset[str]) -> bool:
+    """A filter, as the rules engine reads it (rules._evaluator)."""
+    if meta.key == "place":
+        return meta.value in places
+    if meta.key == "lang":
+        return (lang or "").lower() == meta.value
+    return (feed or "").lower() == meta.value.lower()
 
 
 def _collapse(pieces: list[tuple[str, bool]], lead: bool = False, cut: bool = False) -> tuple[str, list[tuple[int, int]]]:
@@ -276,7 +294,16 @@ def _fts(node, sets: dict) -> tuple[str | None, bool]:
         exprs = [expr for expr, _ in parts if expr is not None]
         if not exprs:
             return None, False
-        return " AND ".join(f"({expr})" for expr in exprs), all(exact for _, exact in parts)
+        positive = [(e, x) for child, (e, x) in zip(node.children, parts) if not isinstance(child, Not)]
+        # NOT of what FTS decides alone (a word, a prefix) is FTS5's NOT too; NOT of a phrase is left
+        # to the engine, since FTS5 could only say "not all of its words" and drop articles it holds for
+        negative = [_fts(child.child, sets) for child in node.children if isinstance(child, Not)]
+        excluded = [e for e, x in negative if e is not None and x]
+        expr = " AND ".join(f"({e})" for e in exprs)
+        if excluded:
+            expr = f"({expr})" + "".join(f" NOT ({e})" for e in excluded)
+        exact = all(x for _, x in positive) and len(excluded) == len(negative)
+        return expr, exact
     if isinstance(node, Near):
         parts = [expr for expr, _ in (_fts(node.left, sets), _fts(node.right, sets)) if expr is not None]
         return (" AND ".join(f"({expr})" for expr in parts) or None), False
@@ -316,14 +343,18 @@ def sql(*, limit: int = 200, since: bool = False, snippet: bool = True) -> str:
     the FTS step gives the candidates, the rules engine checks them only when the FTS expression does
     not decide, and the snippet (or, without `snippet`, the whole text) comes for the rows shown only."""
     when = "coalesce(a.published, a.fetched)"
+    # candidates newest first (a table SQLite fills in that order: the LIMIT keeps the ORDER BY), then
+    # checked in that order until `limit` hold, not all of them
     return (
-        f"WITH found AS MATERIALIZED (SELECT a.id, {when} AS time FROM articles a "
+        f"WITH candidates AS MATERIALIZED (SELECT a.id, {when} AS time FROM articles a "
         "WHERE a.id IN (SELECT rowid FROM articles_fts WHERE monitor_fts(:q) IS NOT NULL AND articles_fts MATCH monitor_fts(:q) "
         "UNION ALL SELECT id FROM articles WHERE monitor_fts(:q) IS NULL) "
         + (f"AND {when} >= :since " if since else "")
-        + "AND (monitor_exact(:q) OR monitor_search(:q, a.title, a.text, a.lang, a.feed, "
-        "(SELECT group_concat(p.place, ' ') FROM article_places p WHERE p.article_id = a.id))) "
-        f"ORDER BY time DESC LIMIT {int(limit)}) "
+        + f"ORDER BY time DESC LIMIT {MAX_CANDIDATES}), "
+        "found AS MATERIALIZED (SELECT c.id, c.time FROM candidates c JOIN articles a ON a.id = c.id "
+        "WHERE monitor_exact(:q) OR monitor_search(:q, a.title, a.text, a.lang, a.feed, "
+        "(SELECT group_concat(p.place, ' ') FROM article_places p WHERE p.article_id = a.id)) "
+        f"LIMIT {int(limit)}) "
         "SELECT a.id, found.time, a.feed, a.title, "
         + ("monitor_snippet(:q, a.title, a.text)" if snippet else "a.text") + " AS text "
         "FROM found JOIN articles a ON a.id = found.id ORDER BY found.time DESC"

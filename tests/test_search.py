@@ -92,7 +92,8 @@ def test_the_box_is_the_rule_language_or_else_its_plain_words(box, reads_as):
 
 @pytest.mark.parametrize("box, exact", [
     ("дрон", True), ("дрон OR Суми", True), ("наступ*", True), ("дрон Суми", True),
-    ('"у Сумах"', False), ("дрон NEAR/5 Суми", False), ("title:дрон", False), ("дрон -шахед", False),
+    ("дрон -шахед", True), ("дрон -шахед* -мопед", True),  # FTS5's NOT
+    ('"у Сумах"', False), ("дрон NEAR/5 Суми", False), ("title:дрон", False), ('дрон -"у Сумах"', False),
     ("дрон place:UA-59", False),
 ])
 def test_the_rules_engine_checks_only_what_fts_cannot_decide(box, exact):
@@ -180,7 +181,7 @@ CEASEFIRE = {"typographic", "modifier", "ascii"}
     ('"у Сумах"', {"dronamy"}),  # a phrase stays a phrase: not "Суми" alone
     ('"дронами у Сумах"', {"dronamy"}), ('"у Сумах дронами"', set()),
     ("дрон Суми", {"drony", "dronamy"}),
-    ("дрон -Суми", {"droniv", "old_drone"}),
+    ("дрон -Суми", {"droniv", "old_drone"}), ('дрон -"у Сумах"', {"drony", "droniv", "old_drone"}),
     ("offensive NEAR/10 Sumy place:UA-59", {"sumy_near"}),  # NEAR checked by the rules engine; place: on its tags
     ("offensive NEAR/10 place:UA-59", {"sumy_near", "sumy_far"}),
     ("offensive place:UA-14", {"donetsk"}),
@@ -243,6 +244,8 @@ def test_the_rules_engine_runs_only_on_the_fts_candidates(archive):
     assert len(rows) == 1 and sorted(checked) == ["Front line", "Officials speak"]  # not all 11 articles
     checked.clear()
     assert len(conn.execute(sql(), {"q": "дрон"}).fetchall()) == 4 and checked == []  # FTS decides alone
+    # newest first, and no further than the limit needs: the newest of the four holds
+    assert [r[3] for r in conn.execute(sql(limit=1), {"q": 'дрон -"у Сумах"'})] == ["Нічна атака"] and len(checked) == 1
     conn.close()
 
 
