@@ -1,4 +1,4 @@
-"""search: the analyst's search box, text → what SQLite runs. Pure but for `install`.
+"""search: the analyst's search box, text → what SQLite runs. Pure but for `install` and `load_sets`.
 
 Whatever is typed is a search, never an error. The box is read as the rule language (query.py):
 words in all their inflections (дрон finds дрони, дронів, дронами; Суми finds у Сумах), "phrases",
@@ -322,6 +322,8 @@ def _fts_term(term: Term) -> tuple[str | None, bool]:
     if not alternatives:
         return None, False
     expr = " OR ".join(f"({a})" for a in alternatives) if len(alternatives) > 1 else alternatives[0]
+    if term.fields != TEXT_FIELDS:  # title:дрон; search_folded mixes both fields' folded words
+        expr = "{" + " ".join(term.fields) + " search_folded} : (" + expr + ")"
     # one word, anywhere: the index's answer is the engine's; a phrase's words must also be in order,
     # a field's in that field (search_folded holds the folded words of both)
     return expr, not term.phrase and term.fields == TEXT_FIELDS

@@ -17,6 +17,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO
 
@@ -26,6 +28,7 @@ from monitor import serve
 from monitor.cli import cli
 from monitor.model import Article
 from monitor.places import load_gazetteer
+from monitor.query import Term
 from monitor.search import sql, translate
 from monitor.store import Store, iso
 
@@ -72,6 +75,20 @@ def test_every_box_gives_an_expression_fts5_accepts(fts_table, box):
     # and the rest of what SQL asks of it does not raise either
     search.matches("Дрони над Сумами", box, "uk", "feed", "UA-59")
     search.snippet("Дрони над Сумами", box)
+
+
+PIECES = ["AND", "OR", "NOT", "-", "NEAR/3", "NEAR/", "NEAR(", "ONEAR/2", "(", ")", '"', "*", "=", "@", "@drones", ":",
+          "title:", "place:", "place:UA-59", "lang:uk", "feed:", "'", "’", "ʼ", "дрон", "Суми", "перемир'я", "of", "x*",
+          "{", "}", "^", "+", ",", ";", "--", "/*", "\\", "\x00", " ", "NULL", "1=1"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(PIECES) | st.text(max_size=8), max_size=12).map(lambda parts: " ".join(parts)))
+def test_any_text_gives_an_expression_fts5_accepts(fts_table, box):
+    search = translate(box, {"drones": (Term(("дрон",)), Term(("kamikaze", "drone*")))})
+    if search.fts is not None:
+        fts_table.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [search.fts]).fetchall()
+    search.matches("Дрони над Сумами", "перемир'я", "uk", "feed", "UA-59")
 
 
 @pytest.mark.parametrize("box", ["перемир'я", "перемир’я", "перемирʼя", "ПЕРЕМИР’Я"])
