@@ -39,7 +39,7 @@ from .text import fold
 
 log = logging.getLogger(__name__)
 
-MAX_BOX = 2000  # characters of the box read: a pasted article is not a query, and FTS5 has a depth limit
+MAX_BOX = 2000  # characters of the box read: a pasted article is not a query
 MAX_WORDS = 64  # plain words kept from text that is not the rule language
 MAX_FTS_DEPTH = 16  # nested parentheses in an FTS5 expression (its parser fails past about 32)
 MAX_CANDIDATES = 1_000_000  # articles the FTS step may hand on: the newest, when a word is everywhere
@@ -95,14 +95,14 @@ class Search:
     def snippet(self, title: str, text: str, context: int = SNIPPET) -> tuple[str, list[tuple[int, int]]]:
         """The text around the first hit (the title's when the text has none), whitespace made single
         spaces, and where in it the query's words are, as (start, end) character offsets."""
-        article = self._article(title, text)
+        article = Article(title or "", text or "")
         chosen, positions = _hit_positions(self.ruleset, article) if self.ruleset else ("text", [])
         tokens = article.tokens[chosen]
         original = tokens.original
         if not positions:
             return _collapse([(original[:2 * context], False)], cut=len(original) > 2 * context)
-        start = tokens.offsets(positions[0])[0]
-        lo, hi = max(0, start - context), min(len(original), start + context)
+        start, end = tokens.offsets(positions[0])
+        lo, hi = max(0, start - context), min(len(original), end + context)
         pieces, at = [], lo
         for first, last in _runs(positions):
             begin, end = tokens.offsets(first)[0], tokens.offsets(last)[1]
@@ -126,20 +126,17 @@ def _holds(meta: Meta, lang: str | None, feed: str | None, places: frozenset[str
 
 
 def _collapse(pieces: list[tuple[str, bool]], lead: bool = False, cut: bool = False) -> tuple[str, list[tuple[int, int]]]:
-    out, marks, length = [], [], 0
-    if lead:
-        out.append("…")
-        length = 1
-    for piece, marked in pieces:
+    """Pieces of text, hits or not, as one line (each run of whitespace one space), and the hits' offsets."""
+    text, marks, begun = "…" if lead else "", [], False
+    for piece, hit in pieces:
         piece = _SPACE.sub(" ", piece)
-        if not out or length == (1 if lead else 0):
+        if not begun:
             piece = piece.lstrip()
-        if marked:
-            marks.append((length, length + len(piece)))
-        out.append(piece)
-        length += len(piece)
-    text = "".join(out).rstrip()
-    return text + ("…" if cut else ""), [(a, min(b, len(text))) for a, b in marks if a < len(text)]
+            begun = bool(piece)
+        if hit:
+            marks.append((len(text), len(text) + len(piece)))
+        text += piece
+    return text.rstrip() + ("…" if cut else ""), marks
 
 
 def marked(text: str, marks: list[tuple[int, int]], before: str = "**", after: str = "**") -> str:

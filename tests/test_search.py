@@ -29,7 +29,7 @@ from monitor.cli import cli
 from monitor.model import Article
 from monitor.places import load_gazetteer
 from monitor.query import Term
-from monitor.search import sql, translate
+from monitor.search import marked, sql, translate
 from monitor.store import Store, iso
 
 # --- the pure translation: every box gives an FTS5 expression SQLite accepts -----------------------
@@ -228,6 +228,16 @@ def test_the_snippet_marks_every_form_of_the_word(archive):
     assert "**у Сумах**" in phrase[0]["text"]
     apostrophe = {row["id"]: row["text"] for row in canned(path, "перемир'я")}
     assert "**перемирʼя**" in apostrophe[ids["modifier"]] and "**перемир’я**" in apostrophe[ids["typographic"]]
+
+
+@pytest.mark.parametrize("text, box, snippet", [
+    ("Вночі   дрони\nатакували Суми.", "дрон", "Вночі **дрони** атакували Суми."),
+    ("Вночі дрони атакували Суми.", '"атакували Суми"', "Вночі дрони **атакували Суми**."),
+    ("Вночі дрони атакували Суми.", "place:UA-59", "Вночі дрони атакували Суми."),  # no word: the text's start
+    ("x " * 100 + "дрони " + "y " * 100, "дрон", "…" + "x " * 40 + "**дрони** " + "y " * 39 + "y…"),
+])
+def test_the_snippet(text, box, snippet):
+    assert marked(*translate(box).snippet("", text)) == snippet
 
 
 def test_newest_first(archive):
