@@ -646,7 +646,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     """Browse the archive in Datasette, with our metadata, facets and canned queries (read-only)."""
     import os
 
-    from .serve import command
+    from .serve import RULES_ENV, command
 
     with _fatal_errors():
         config = _load(ctx, feeds=False)
@@ -656,8 +656,59 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     except ImportError:
         raise click.ClickException("Datasette is not installed: pip install 'monitor[datasette]'") from None
     # Datasette under our launcher (monitor.serve): our metadata, SQLite's limits on its connections,
-    # a lane for ad-hoc SQL, writes refused; `python -m datasette` would load none of them.
-    os.execvp(sys.executable, command(config.database, host, port))
+    # a lane for ad-hoc SQL, writes refused; `python -m datasette` would load none of them. The search
+    # box's @sets are those of the config's rules.
+    os.execve(sys.executable, command(config.database, host, port), {**os.environ, RULES_ENV: str(config.rules.resolve())})
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--since", default="7d", show_default=True, metavar="DURATION",
+              help="Articles published (fetched, when no time was given) in the last 30m, 24h, 7d, …")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), metavar="N",
+              help="At most N articles, newest first.")
+@database_option
+@click.pass_context
+def search(ctx: click.Context, query: str, since: str, limit: int) -> None:
+    """Search the archive as the workbench's search box does: any text, words in every inflection, the rule language."""
+    from datetime import timedelta
+
+    from rich.text import Text
+
+    from . import search as search_stage
+    from .store import iso
+
+    try:
+        period = config_mod.parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    with _fatal_errors():
+        config = _load(ctx, feeds=False)
+        sets = search_stage.load_sets(config.rules)
+        with _archive_store(config) as store:
+            search_stage.install(store.db.conn, sets)
+            rows = store.db.execute(search_stage.sql(limit=limit, since=True, snippet=False),
+                                    {"q": query, "since": iso(_now() - timedelta(seconds=period))}).fetchall()
+    if not rows:
+        click.echo(f"no articles match in the last {since}")
+        return
+    box = search_stage.translate(query, sets)
+    terminal = sys.stdout.isatty()
+    table = Table(title=f"{len(rows)} articles, newest first", title_justify="left")
+    table.add_column("time", no_wrap=True)
+    table.add_column("feed", max_width=12, overflow="ellipsis", no_wrap=True)
+    table.add_column("title", ratio=2)
+    table.add_column("snippet", ratio=3)
+    for _id, when, feed, title, text in rows:
+        snippet, marks = box.snippet(title or "", text or "", context=60)
+        if terminal:
+            cell = Text(snippet)
+            for start, end in marks:
+                cell.stylize("bold reverse", start, end)
+        else:  # a pipe or a file keeps no style: the hits marked **so**, as in the workbench
+            cell = Text(search_stage.marked(snippet, marks))
+        table.add_row((when or "")[:16].replace("T", " "), feed, title, cell)
+    Console(width=None if terminal else 80).print(table)
 
 
 @cli.command()

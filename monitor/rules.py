@@ -176,12 +176,20 @@ class RuleSet:
         return node  # Meta
 
     def match(self, article: Article) -> list[Match]:
+        return [_provenance(rule, spans, article) for rule, spans in self._holding(article)]
+
+    def spans(self, article: Article) -> list[Span]:
+        """Where the rules that hold hold, to mark the hits (search): (field, first position, last
+        position, terms); a rule that holds without words (a filter, a NOT) gives none."""
+        return [span for _, spans in self._holding(article) for span in spans]
+
+    def _holding(self, article: Article) -> list[tuple[Rule, list[Span]]]:
         hits = {name: self.index.find(tokens) for name, tokens in article.tokens.items()}
         candidates = set(self._always)
         for table in hits.values():
             for wid in table:
                 candidates.update(self._by_word.get(wid, ()))
-        matches = []
+        holding = []
         for number in sorted(candidates):
             compiled = self._compiled[number]
             rule = compiled.rule
@@ -190,8 +198,8 @@ class RuleSet:
             if not compiled.holds(hits, article):
                 continue
             spans = compiled.evaluate(hits, article)
-            matches.append(_provenance(rule, [s for s in spans if s[0] is not None], article))
-        return matches
+            holding.append((rule, [s for s in spans if s[0] is not None]))
+        return holding
 
 
 # Words nearly every article of its language holds: an AND or NEAR is anchored on its other part.

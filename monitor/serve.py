@@ -23,11 +23,14 @@ import contextlib
 import functools
 import json
 import math
+import os
 import re
 import sqlite3
 import sys
 import weakref
 from typing import Any, Iterator
+
+from . import search
 
 TABLES: dict[str, dict[str, Any]] = {
     "articles": {
@@ -234,10 +237,11 @@ QUERIES: dict[str, dict[str, Any]] = {
     },
     "search": {
         "title": "Search articles, matched words marked **like this**",
-        "description": "Full-text search (FTS5): words, \"phrases\", prefix*; case and diacritics do not matter.",
-        "sql": "SELECT a.id, a.title, a.feed, a.fetched, snippet(articles_fts, 1, '**', '**', '…', 24) AS text "
-               "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH :q "
-               "ORDER BY rank LIMIT 200",
+        "description": "Type anything: words find every inflection (дрон: дрони, дронів, дронами; Суми: у Сумах) and "
+                       "every apostrophe (перемир'я, перемир’я, перемирʼя), with or without diacritics; \"a phrase\", "
+                       "prefix*, =exact, and the rule language: AND, OR, NOT or -word, NEAR/5, title:, place:UA-59, "
+                       "lang:uk, feed:name, @set. Newest first, 200 at most.",
+        "sql": search.sql(limit=200),
     },
 }
 
@@ -313,6 +317,7 @@ ADHOC_SLOTS = 2
 ADHOC_GRACE = 3.0  # seconds past the time limit before an ad-hoc query is answered without its result
 SETTINGS: dict[str, int] = {"sql_time_limit_ms": TIME_LIMIT_MS, "facet_time_limit_ms": 500,
                             "num_sql_threads": SQL_THREADS}
+RULES_ENV = "MONITOR_SERVE_RULES"  # the rules folder whose @sets the search box knows (set by `monitor serve`)
 ADHOC_PARAMETERS = ("sql", "_where")  # the query string parameters that carry SQL of the reader's
 
 
@@ -515,9 +520,10 @@ def register() -> None:
     class Limits:  # a plugin as Datasette lists them: an object with hooks and a __name__
         @staticmethod
         @hookimpl
-        def prepare_connection(conn: sqlite3.Connection) -> None:
+        def prepare_connection(conn: sqlite3.Connection, datasette: Any) -> None:
             limit_connection(conn)
             add_place_function(conn)
+            search.install(conn, search.load_sets(os.environ.get(RULES_ENV)))
 
         @staticmethod
         @hookimpl

@@ -37,7 +37,7 @@ def archive(tmp_path_factory):
 
 
 def get(archive, path: str):
-    serve.register()  # our plugin, as `monitor serve` has it: the SQL functions the canned queries use
+    serve.register()  # our plugin, as `monitor serve` has it: the limits and the SQL functions the canned queries use
     ds = datasette_app.Datasette([str(archive)], metadata=metadata(archive.stem))
     return asyncio.run(ds.client.get(path))
 
