@@ -694,7 +694,7 @@ def search(ctx: click.Context, query: str, since: str, limit: int) -> None:
         return
     box = search_stage.translate(query, sets)
     terminal = sys.stdout.isatty()
-    table = Table(title=f"{len(rows)} articles, newest first", title_justify="left")
+    table = Table(title=f"{plural(len(rows), 'article', 'articles')}, newest first", title_justify="left")
     table.add_column("time", no_wrap=True)
     table.add_column("feed", max_width=12, overflow="ellipsis", no_wrap=True)
     table.add_column("title", ratio=2)

@@ -341,7 +341,7 @@ def test_monitor_search_prints_a_table_in_80_columns(archive, bare):
     assert all(len(line) <= 80 for line in result.output.splitlines()), result.output
     assert "**дронами**" in result.output and "Збито кілька" in result.output and "Архів" not in result.output
     month = run("--database", str(path), "search", "дрон", "--since", "60d", "--limit", "1")
-    assert month.exit_code == 0 and "1 articles" in month.output and "Нічна атака" in month.output
+    assert month.exit_code == 0 and "1 article," in month.output and "Нічна атака" in month.output
 
 
 def test_monitor_search_says_when_nothing_matches(archive, bare):
@@ -366,7 +366,7 @@ def test_monitor_search_as_a_real_process_without_a_config(archive, bare):
     done = subprocess.run([sys.executable, "-m", "monitor", "search", "offensive NEAR/10 Sumy", "--database", str(path)],
                           cwd=bare, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "1 articles" in done.stdout and "Front line" in done.stdout and "**offensive**" in done.stdout
+    assert "1 article," in done.stdout and "Front line" in done.stdout and "**offensive**" in done.stdout
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", done.stdout) and "wire" in done.stdout
     assert not list(bare.iterdir())  # no config, no archive made
 
