@@ -626,7 +626,7 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
     if output is not None:
         output.write(outcome.message.as_string())
     elif dry_run:
-        click.echo(outcome.message.as_string())
+        click.echo(digest_stage.readable(outcome.message))
     built = outcome.digest
     counts = f"{plural(built.stories, 'story', 'stories')}, {plural(built.hits, 'hit', 'hits')}"
     if outcome.sent:

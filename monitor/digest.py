@@ -259,6 +259,13 @@ def render(digest: Digest, *, sender: str, recipients: list[str], now: datetime,
     return message
 
 
+def readable(message: EmailMessage) -> str:
+    """The message as a person reads it in a terminal: its headers, then its text part decoded (the
+    wire form is quoted-printable, since a line of Cyrillic passes 78 bytes)."""
+    head = "".join(f"{name}: {message[name]}\n" for name in ("Subject", "From", "To", "Date") if message[name])
+    return head + "\n" + message.get_body(("plain",)).get_content()
+
+
 def password(smtp) -> str | None:
     """From the environment variable, a file, or a systemd credential named by the file's name."""
     if smtp.password_env:

@@ -106,6 +106,8 @@ def test_database_on_monitor_or_on_the_command_is_one_thing_and_needs_no_config(
         assert re.search(r"\d+ stories, \d+ hits; nothing marked as sent", first.stderr), first.stderr
         assert first.stderr.splitlines()[-1] == second.stderr.splitlines()[-1]
         assert "Subject: monitor digest" in first.stdout
+        # the text part as a person reads it, not its quoted-printable wire form
+        assert "Переговори про перемир'я" in first.stdout and "=D0" not in first.stdout
     elif args[0] == "rematch":
         assert re.search(r"rematched 9 articles", first.stderr) and re.search(r"rematched 9 articles", second.stderr)
     else:

@@ -4,14 +4,12 @@
 set -euo pipefail
 work=$(mktemp -d)
 cd "$(dirname "$0")/.."
-monitor demo --database "$work/demo.db" > /dev/null
-# The demo's articles carry fixed dates (8 to 16 Nov 2026): older_than is set so that the two
-# published before 11 Nov show as "Older stories found this period" and the rest as the period's news,
-# whatever day this runs.
-older=$(python3 -c 'from datetime import *; print(max(0, int((datetime.now(timezone.utc) - timedelta(days=7)
-    - datetime(2026, 11, 11, tzinfo=timezone.utc)).total_seconds())))')
-printf 'database: %s\nrules: %s\nfeeds: []\ndigest:\n  archive_url: http://127.0.0.1:8001\n  older_than: %ss\n' \
-  "$work/demo.db" "$PWD/rules" "$older" > "$work/feeds.yaml"
+monitor demo --database "$work/demo.db" > /dev/null 2> "$work/demo.log"
+# The demo's items are this week's news (the newest a day old, the oldest nine days): with
+# older_than 1d, the one published before the week's period shows as "Older stories found this
+# period" and the rest as the period's news, whatever day this runs.
+printf 'database: %s\nrules: %s\nfeeds: []\ndigest:\n  archive_url: http://127.0.0.1:8001\n  older_than: 1d\n' \
+  "$work/demo.db" "$PWD/rules" > "$work/feeds.yaml"
 monitor --config "$work/feeds.yaml" digest --dry-run --output "$work/digest.eml"
 python3 - "$work" <<'PY'
 import email, sys
