@@ -145,7 +145,7 @@ hits AS (
   FROM matches m JOIN articles a ON a.id = m.article_id, wanted
   WHERE (trim(:rule) = '' OR m.rule = trim(:rule))
     AND coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', a.published), a.fetched)
-        >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || coalesce(nullif(trim(:days), ''), '7') || ' days')
+        >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || coalesce(nullif(abs(cast(trim(:days) AS REAL)), 0), 7) || ' days')
     AND (wanted.codes IS NULL OR EXISTS (
       SELECT 1 FROM article_places ap WHERE ap.article_id = a.id
         AND ap.place IN (SELECT value FROM json_each(wanted.codes))))
@@ -203,7 +203,7 @@ QUERIES: dict[str, dict[str, Any]] = {
         "description": "place: a code (UA-59) or any name of a region or town in English, Ukrainian or Russian, "
                        "in any spelling or case ending (Sumy, Суми, Сумы, Сумщина, на Сумщині, Kharkov, Kiev); "
                        "blank: every place. rule: blank for all. days: how far back publication goes (fetch "
-                       "time where a feed gave none); blank: 7. A story's row counts its articles among the "
+                       "time where a feed gave none); blank (or not a number): 7. A story's row counts its articles among the "
                        "hits and gives their first and last publication.",
         "sql": _STORY_HITS.strip(),
     },

@@ -179,6 +179,7 @@ def test_blank_boxes_mean_every_rule_and_place_of_the_last_seven_days(placed):
     assert sorted(stories(placed, place="", rule="", days="")) == everything
     assert sorted(stories(placed)) == everything  # no parameters at all: the same defaults
     assert sorted(stories(placed, place=" ", rule="offensive", days=" ")) == ["kharkov"]
+    assert sorted(stories(placed, days="a week")) == everything  # not a number: the default, not zero rows
 
 
 def test_publication_not_match_time_decides_the_period(placed):
