@@ -203,7 +203,7 @@ QUERIES: dict[str, dict[str, Any]] = {
         "description": "place: a code (UA-59) or any name of a region or town in English, Ukrainian or Russian, "
                        "in any spelling or case ending (Sumy, Суми, Сумы, Сумщина, на Сумщині, Kharkov, Kiev); "
                        "blank: every place. rule: blank for all. days: how far back publication goes (fetch "
-                       "time where a feed gave none); blank (or not a number): 7. A story's row counts its articles among the "
+                       "time where a feed gave none); blank: 7 (also when not a number). A story's row counts its articles among the "
                        "hits and gives their first and last publication.",
         "sql": _STORY_HITS.strip(),
     },
