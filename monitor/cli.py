@@ -613,6 +613,9 @@ def digest(ctx: click.Context, since: str | None, dry_run: bool, send_: bool, ou
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     with _fatal_errors():
+        if not dry_run and not ctx.obj["config_path"].exists():
+            raise ConfigError("no such file: mail needs the `digest:` settings of a config "
+                              "(or `--dry-run` to read the digest of an archive without one)", file=str(ctx.obj["config_path"]))
         config = _load(ctx, feeds=not dry_run)
         if not dry_run:
             config_mod.require_mail(config)

@@ -118,6 +118,8 @@ def test_a_command_that_needs_the_feeds_says_so_without_a_config(demo):
     where, _ = demo
     run = monitor("--database", "first.db", "feeds", cwd=where)
     assert run.returncode == 2 and "feeds.yaml: no such file" in run.stderr, run.stderr
+    mail = monitor("--database", "first.db", "digest", cwd=where)  # sending needs the digest: settings
+    assert mail.returncode == 2 and "`digest:` settings" in mail.stderr and "--dry-run" in mail.stderr, mail.stderr
 
 
 @pytest.mark.parametrize("order", ["monitor --database X serve", "monitor serve --database X"])
