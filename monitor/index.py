@@ -14,6 +14,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 
 from .query import PREFIX_MIN
 from .text import fold, fold_mapped, original_offset
@@ -27,6 +29,7 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _SENTENCE_END = re.compile(r"(?:[.!?…]+[\"»”')]*\s+)|\n+")
 # An English possessive or contraction is its word plus a clitic: Ukraine's → ukraine's and ukraine.
 _CLITIC = re.compile(r"^(\w+)'(s|d|ll|re|ve|t)$")
+_HEAD = itemgetter(slice(0, PREFIX_MIN))  # a word's first letters, where the wildcards are filed
 
 
 class Tokens:
@@ -59,7 +62,7 @@ class Tokens:
         self._offsets: list[int] | None = None
         self._sentences: list[int] | None = None
         self._distinct: frozenset[str] | None = None
-        self._heads: dict[str, list[str]] | None = None
+        self._heads: tuple[list[str], list[str]] | None = None
 
     def distinct(self) -> frozenset[str]:
         """The distinct words, made once for the rules' and the places' look-ups."""
@@ -67,13 +70,17 @@ class Tokens:
             self._distinct = frozenset(self.words)
         return self._distinct
 
-    def heads(self) -> dict[str, list[str]]:
-        """The distinct words by their first PREFIX_MIN letters, where wildcards are looked up."""
+    def starting(self, heads: frozenset[str]) -> list[str]:
+        """The distinct words whose first PREFIX_MIN letters are one of heads (where wildcards are)."""
         if self._heads is None:
-            self._heads = {}
-            for word in self.distinct():
-                self._heads.setdefault(word[:PREFIX_MIN], []).append(word)
-        return self._heads
+            words = list(self.distinct())
+            # sliced and tested in C (map, compress): a Python loop over the words cost as much as
+            # all the look-ups of a find
+            self._heads = (words, list(map(_HEAD, words)))
+        words, word_heads = self._heads
+        if heads.isdisjoint(word_heads):
+            return []
+        return list(compress(words, map(heads.__contains__, word_heads)))
 
     def offsets(self, position: int) -> tuple[int, int]:
         """Start and end, in characters of the original text, of the token at a position."""
@@ -276,6 +283,7 @@ class TermIndex:
         # _forms' keys as a set, made on the first find after a change: frozenset & frozenset is
         # three times quicker than against dict keys
         self._vocabulary: frozenset[str] | None = None
+        self._heads: frozenset[str] | None = None  # _prefixes' keys, likewise
 
     def add(self, word: str, *, prefix: bool = False, exact: bool = False) -> int:
         raw = word.rstrip("*") if prefix else word
@@ -285,7 +293,7 @@ class TermIndex:
             return self._ids[key]
         wid = len(self.words)
         self.words.append(key)
-        self._vocabulary = None
+        self._vocabulary = self._heads = None
         self._ids[key] = wid
         if prefix:
             if len(text) < PREFIX_MIN:
@@ -339,13 +347,12 @@ class TermIndex:
         # a 5 kB body has ~330 distinct words, ~10 of them any rule's or place's
         hit_forms = {form: forms[form] for form in tokens.distinct() & self._vocabulary}
         if prefixes:
-            heads = tokens.heads()
-            for head in heads.keys() & prefixes.keys():
-                candidates = prefixes[head]
-                for form in heads[head]:
-                    extra = [wid for prefix, wid in candidates if form.startswith(prefix)]
-                    if extra:
-                        hit_forms[form] = hit_forms.get(form, []) + extra
+            if self._heads is None:
+                self._heads = frozenset(prefixes)
+            for form in tokens.starting(self._heads):
+                extra = [wid for prefix, wid in prefixes[form[:PREFIX_MIN]] if form.startswith(prefix)]
+                if extra:
+                    hit_forms[form] = hit_forms.get(form, []) + extra
         found: dict[int, list[int]] = {}
         if hit_forms:
             words = tokens.words
