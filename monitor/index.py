@@ -40,29 +40,53 @@ class Tokens:
     needed only for snippets and capitals, are computed when first asked for.
     """
 
-    __slots__ = ("original", "folded", "words", "extra", "_extra_at", "_offsets", "_map", "_sentences", "_distinct",
-                 "_heads")
+    __slots__ = ("original", "folded", "words", "_extra", "_extra_at", "_offsets", "_map", "_sentences", "_distinct",
+                 "_heads", "_positions")
 
     def __init__(self, original: str):
         self.original = original
         self.folded, self._map = fold_mapped(original)
         self.words: list[str] = _TOKEN.findall(self.folded)
-        self.extra: list[tuple[int, str]] = []
+        self._extra: list[tuple[int, str]] | None = None  # made with the first positions (see there)
         self._extra_at: dict[int, set[str]] | None = None  # extra by position, made on first use
-        if "-" in self.folded or "'" in self.folded:
-            for i, word in enumerate(self.words):
-                if "-" in word:
-                    parts = word.split("-")
-                    self.extra.append((i, "".join(parts)))
-                    self.extra.extend((i, part) for part in parts)
-                elif "'" in word:
-                    clitic = _CLITIC.match(word)
-                    if clitic:
-                        self.extra.append((i, clitic.group(1)))
         self._offsets: list[int] | None = None
         self._sentences: list[int] | None = None
         self._distinct: frozenset[str] | None = None
         self._heads: tuple[list[str], list[str]] | None = None
+        self._positions: dict[str, list[int]] | None = None
+
+    @property
+    def extra(self) -> list[tuple[int, str]]:
+        """(position, form) of the other readings of compounds, by position: counter-offensive is
+        also counteroffensive, counter and offensive there; ukraine's is also ukraine."""
+        if self._extra is None:
+            self.positions(())
+        return self._extra
+
+    def positions(self, forms) -> dict[str, list[int]]:
+        """Where each of these words (words of the text) stands, ascending; with the positions of
+        words asked before. Words not asked before are found in one scan of the text, the first
+        time with the compounds that give `extra`: a scan costs what all the look-ups of a find
+        cost, so the places and the rules share one when tag() asks for both (Tokens.prepare)."""
+        if self._positions is None:
+            self._positions = {}
+            compounds = [w for w in self.distinct() if "-" in w or "'" in w] \
+                if "-" in self.folded or "'" in self.folded else []
+            self._scan(set(forms).union(compounds))
+            self._extra = _extra_readings(sorted((p, w) for w in compounds for p in self._positions[w]))
+        else:
+            wanted = {form for form in forms if form not in self._positions}
+            if wanted:
+                self._scan(wanted)
+        return self._positions
+
+    def _scan(self, wanted: set[str]) -> None:
+        known, words = self._positions, self.words
+        for form in wanted:
+            known[form] = []
+        if wanted:
+            for i in [i for i, word in enumerate(words) if word in wanted]:
+                known[words[i]].append(i)
 
     def distinct(self) -> frozenset[str]:
         """The distinct words, made once for the rules' and the places' look-ups."""
@@ -129,6 +153,21 @@ class Tokens:
 
     def __len__(self) -> int:
         return len(self.words)
+
+
+def _extra_readings(compounds: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Tokens.extra from the compounds' (position, word), in order."""
+    extra: list[tuple[int, str]] = []
+    for i, word in compounds:
+        if "-" in word:
+            parts = word.split("-")
+            extra.append((i, "".join(parts)))
+            extra.extend((i, part) for part in parts)
+        else:
+            clitic = _CLITIC.match(word)
+            if clitic:
+                extra.append((i, clitic.group(1)))
+    return extra
 
 
 def tokenize(text: str) -> Tokens:
@@ -354,16 +393,27 @@ class TermIndex:
                 if extra:
                     hit_forms[form] = hit_forms.get(form, []) + extra
         found: dict[int, list[int]] = {}
+        at = tokens.positions(hit_forms)
         if hit_forms:
-            words = tokens.words
-            for position in [i for i, form in enumerate(words) if form in hit_forms]:
-                for wid in hit_forms[words[position]]:
-                    found.setdefault(wid, []).append(position)
+            # ids in the order a scan of the text meets them (by where their first form first stands),
+            # as the matches' terms are listed
+            merged = []
+            for form in sorted(hit_forms, key=lambda form: at[form][0]):
+                for wid in hit_forms[form]:
+                    if wid in found:
+                        found[wid].extend(at[form])
+                        merged.append(wid)
+                    else:
+                        found[wid] = list(at[form])
+            for wid in merged:
+                found[wid].sort()
         if tokens.extra:
             extra_at: dict[int, set[int]] = {}
+            vocabulary, heads = self._vocabulary, self._heads or ()
             for position, form in tokens.extra:
-                for wid in self.lookup(form):
-                    extra_at.setdefault(wid, set()).add(position)
+                if form in vocabulary or form[:PREFIX_MIN] in heads:
+                    for wid in self.lookup(form):
+                        extra_at.setdefault(wid, set()).add(position)
             for wid, positions in extra_at.items():
                 found[wid] = sorted(positions.union(found.get(wid, ())))
         return found
