@@ -41,7 +41,7 @@ class Tokens:
     """
 
     __slots__ = ("original", "folded", "words", "_extra", "_extra_at", "_offsets", "_map", "_sentences", "_distinct",
-                 "_heads", "_positions")
+                 "_heads", "_positions", "looked_up")
 
     def __init__(self, original: str):
         self.original = original
@@ -54,6 +54,7 @@ class Tokens:
         self._distinct: frozenset[str] | None = None
         self._heads: tuple[list[str], list[str]] | None = None
         self._positions: dict[str, list[int]] | None = None
+        self.looked_up: dict = {}  # TermIndex → what TermIndex.present found here
 
     @property
     def extra(self) -> list[tuple[int, str]]:
@@ -79,6 +80,11 @@ class Tokens:
             if wanted:
                 self._scan(wanted)
         return self._positions
+
+    def prepare(self, indexes) -> None:
+        """Look the words up in these indexes (the places' and the rules'), then find where the words
+        any of them holds stand in one scan, for their finds to share."""
+        self.positions(set().union(*(index.present(self) for index in indexes)))
 
     def _scan(self, wanted: set[str]) -> None:
         known, words = self._positions, self.words
@@ -377,11 +383,15 @@ class TermIndex:
                 found = found + [wid]
         return found
 
-    def find(self, tokens: Tokens) -> dict[int, list[int]]:
-        """Word matcher id → the positions where it matched, ascending."""
+    def present(self, tokens: Tokens) -> dict[str, list[int]]:
+        """The text's words this index holds → their word matchers (forms', then wildcards'); kept
+        on the tokens while the index is unchanged."""
         forms, prefixes = self._forms, self._prefixes
         if self._vocabulary is None:
             self._vocabulary = frozenset(forms)
+        kept = tokens.looked_up.get(self)
+        if kept is not None and kept[0] is self._vocabulary:
+            return kept[1]
         # the text's distinct words against all forms in one set intersection, not a look-up each:
         # a 5 kB body has ~330 distinct words, ~10 of them any rule's or place's
         hit_forms = {form: forms[form] for form in tokens.distinct() & self._vocabulary}
@@ -392,6 +402,12 @@ class TermIndex:
                 extra = [wid for prefix, wid in prefixes[form[:PREFIX_MIN]] if form.startswith(prefix)]
                 if extra:
                     hit_forms[form] = hit_forms.get(form, []) + extra
+        tokens.looked_up[self] = (self._vocabulary, hit_forms)
+        return hit_forms
+
+    def find(self, tokens: Tokens) -> dict[int, list[int]]:
+        """Word matcher id → the positions where it matched, ascending."""
+        hit_forms = self.present(tokens)
         found: dict[int, list[int]] = {}
         at = tokens.positions(hit_forms)
         if hit_forms:
