@@ -13,7 +13,8 @@ from monitor.dedup import canonical_url
 from monitor.errors import ParseError
 from monitor.extract import extract, is_page
 from monitor.parse import neutralise_doctype, parse
-from monitor.text import _SIMPLE_BLOCKS, _fold_general, _fold_letters, decode_html, fold, folded_variants, html_to_text
+from monitor.text import (_NOT_PLAIN, _SIMPLE_BLOCKS, _fold_general, _fold_letters, decode_html, fold, fold_mapped, folded_variants,
+                          html_to_text)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +39,10 @@ def test_folding_letter_by_letter_gives_the_general_fold_for_every_letter_and_mi
     for a in alphabet:
         pairs = "".join(f"{a}{b} " for b in alphabet)
         assert _fold_letters(pairs) == _fold_general(pairs), hex(ord(a))
+    # the plain letters (one scan of fold_mapped takes them) fold one for one and never to Cyrillic:
+    # such text has no word mixing scripts to unmix
+    plain = [letter for letter in SIMPLE_LETTERS if not _NOT_PLAIN.match(letter)]
+    assert all(len(_fold_general(letter)) == 1 and not "\u0400" <= _fold_general(letter) <= "\u04ff" for letter in plain)
     rng = random.Random(13)
     others = ["\u0301", "\u0306", "\u0308", "\ufeff", "가", "ﬁ", "ß", "İ", "Σ", "ς"]
     for _ in range(300):
@@ -52,6 +57,7 @@ def test_folding_the_corpus_letter_by_letter_changes_nothing():
               read_corpus("feeds", "entries", "rss-link-database-2022-02-to-04.jsonl").decode().splitlines()[:2000]]
     for text in texts:
         assert _fold_letters(text) == _fold_general(text)
+        assert fold_mapped(text)[0] == fold(text)
 
 
 def test_folded_variants_keeps_only_words_that_change():
