@@ -3,9 +3,11 @@
 A term's word becomes a set of surface forms: its Ukrainian and Russian inflections, from the
 pymorphy3 dictionaries (наступ → наступу, наступом, наступі, …; never наступного, whose lemma is
 наступний), or itself for Latin-script words and `=exact` words. All forms of all terms go into one
-dict, prefixes (`offensiv*`) into another keyed by their first letters; a text's distinct words are
-looked up there once each, so the cost grows with the text, not with the number of terms or rules.
-Phrases are checked only where their first word was found.
+dict, prefixes (`offensiv*`) into another keyed by their first letters; a text's distinct words meet
+the forms in one set intersection and the wildcards by their first letters, and one scan of the text
+finds where the words found stand (for the places and the rules together), so the cost grows with
+the text, not with the number of terms or rules. Phrases are checked only where their first word was
+found.
 """
 
 from __future__ import annotations
@@ -323,7 +325,7 @@ class TermIndex:
         self.words: list[WordMatcher] = []
         self._ids: dict[WordMatcher, int] = {}
         self._forms: dict[str, list[int]] = {}
-        # prefixes keyed by their first PREFIX_MIN letters: one look-up per distinct word of a text
+        # prefixes keyed by their first PREFIX_MIN letters, which a text's words are sliced to
         self._prefixes: dict[str, list[tuple[str, int]]] = {}
         # _forms' keys as a set, made on the first find after a change: frozenset & frozenset is
         # three times quicker than against dict keys
