@@ -78,9 +78,10 @@ class Tokens:
             self._scan(set(forms).union(compounds))
             self._extra = _extra_readings(sorted((p, w) for w in compounds for p in self._positions[w]))
         else:
-            wanted = {form for form in forms if form not in self._positions}
+            known = self._positions
+            wanted = [form for form in forms if form not in known]
             if wanted:
-                self._scan(wanted)
+                self._scan(set(wanted))
         return self._positions
 
     def prepare(self, indexes) -> None:
@@ -388,12 +389,12 @@ class TermIndex:
     def present(self, tokens: Tokens) -> dict[str, list[int]]:
         """The text's words this index holds → their word matchers (forms', then wildcards'); kept
         on the tokens while the index is unchanged."""
-        forms, prefixes = self._forms, self._prefixes
-        if self._vocabulary is None:
-            self._vocabulary = frozenset(forms)
         kept = tokens.looked_up.get(self)
         if kept is not None and kept[0] is self._vocabulary:
             return kept[1]
+        forms, prefixes = self._forms, self._prefixes
+        if self._vocabulary is None:
+            self._vocabulary = frozenset(forms)
         # the text's distinct words against all forms in one set intersection, not a look-up each:
         # a 5 kB body has ~330 distinct words, ~10 of them any rule's or place's
         hit_forms = {form: forms[form] for form in tokens.distinct() & self._vocabulary}
@@ -411,12 +412,12 @@ class TermIndex:
         """Word matcher id → the positions where it matched, ascending."""
         hit_forms = self.present(tokens)
         found: dict[int, list[int]] = {}
-        at = tokens.positions(hit_forms)
         if hit_forms:
+            at = tokens.positions(hit_forms)
             # ids in the order a scan of the text meets them (by where their first form first stands),
             # as the matches' terms are listed
             merged = []
-            for form in sorted(hit_forms, key=lambda form: at[form][0]):
+            for form in sorted(hit_forms, key=lambda form: at[form][0]) if len(hit_forms) > 1 else hit_forms:
                 for wid in hit_forms[form]:
                     if wid in found:
                         found[wid].extend(at[form])
