@@ -3,9 +3,11 @@
 A term's word becomes a set of surface forms: its Ukrainian and Russian inflections, from the
 pymorphy3 dictionaries (наступ → наступу, наступом, наступі, …; never наступного, whose lemma is
 наступний), or itself for Latin-script words and `=exact` words. All forms of all terms go into one
-dict, prefixes (`offensiv*`) into another keyed by their first letters; a text's distinct words are
-looked up there once each, so the cost grows with the text, not with the number of terms or rules.
-Phrases are checked only where their first word was found.
+dict, prefixes (`offensiv*`) into another keyed by their first letters; a text's distinct words meet
+the forms in one set intersection and the wildcards by their first letters, and one scan of the text
+finds where the words found stand (for the places and the rules together), so the cost grows with
+the text, not with the number of terms or rules. Phrases are checked only where their first word was
+found.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 
 from .query import PREFIX_MIN
 from .text import fold, fold_mapped, original_offset
@@ -27,6 +31,7 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _SENTENCE_END = re.compile(r"(?:[.!?…]+[\"»”')]*\s+)|\n+")
 # An English possessive or contraction is its word plus a clitic: Ukraine's → ukraine's and ukraine.
 _CLITIC = re.compile(r"^(\w+)'(s|d|ll|re|ve|t)$")
+_HEAD = itemgetter(slice(0, PREFIX_MIN))  # a word's first letters, where the wildcards are filed
 
 
 class Tokens:
@@ -37,26 +42,78 @@ class Tokens:
     needed only for snippets and capitals, are computed when first asked for.
     """
 
-    __slots__ = ("original", "folded", "words", "extra", "_extra_at", "_offsets", "_map", "_sentences")
+    __slots__ = ("original", "folded", "words", "_extra", "_extra_at", "_offsets", "_map", "_sentences", "_distinct",
+                 "_heads", "_positions", "looked_up")
 
     def __init__(self, original: str):
         self.original = original
         self.folded, self._map = fold_mapped(original)
         self.words: list[str] = _TOKEN.findall(self.folded)
-        self.extra: list[tuple[int, str]] = []
+        self._extra: list[tuple[int, str]] | None = None  # made with the first positions (see there)
         self._extra_at: dict[int, set[str]] | None = None  # extra by position, made on first use
-        if "-" in self.folded or "'" in self.folded:
-            for i, word in enumerate(self.words):
-                if "-" in word:
-                    parts = word.split("-")
-                    self.extra.append((i, "".join(parts)))
-                    self.extra.extend((i, part) for part in parts)
-                elif "'" in word:
-                    clitic = _CLITIC.match(word)
-                    if clitic:
-                        self.extra.append((i, clitic.group(1)))
         self._offsets: list[int] | None = None
         self._sentences: list[int] | None = None
+        self._distinct: frozenset[str] | None = None
+        self._heads: tuple[list[str], list[str]] | None = None
+        self._positions: dict[str, list[int]] | None = None
+        self.looked_up: dict = {}  # TermIndex → what TermIndex.present found here
+
+    @property
+    def extra(self) -> list[tuple[int, str]]:
+        """(position, form) of the other readings of compounds, by position: counter-offensive is
+        also counteroffensive, counter and offensive there; ukraine's is also ukraine."""
+        if self._extra is None:
+            self.positions(())
+        return self._extra
+
+    def positions(self, forms) -> dict[str, list[int]]:
+        """Where each of these words (words of the text) stands, ascending; with the positions of
+        words asked before. Words not asked before are found in one scan of the text, the first
+        time with the compounds that give `extra`: a scan costs what all the look-ups of a find
+        cost, so the places and the rules share one when tag() asks for both (Tokens.prepare)."""
+        if self._positions is None:
+            self._positions = {}
+            compounds = [w for w in self.distinct() if "-" in w or "'" in w] \
+                if "-" in self.folded or "'" in self.folded else []
+            self._scan(set(forms).union(compounds))
+            self._extra = _extra_readings(sorted((p, w) for w in compounds for p in self._positions[w]))
+        else:
+            known = self._positions
+            wanted = [form for form in forms if form not in known]
+            if wanted:
+                self._scan(set(wanted))
+        return self._positions
+
+    def prepare(self, indexes) -> None:
+        """Look the words up in these indexes (the places' and the rules'), then find where the words
+        any of them holds stand in one scan, for their finds to share."""
+        self.positions(set().union(*(index.present(self) for index in indexes)))
+
+    def _scan(self, wanted: set[str]) -> None:
+        known, words = self._positions, self.words
+        for form in wanted:
+            known[form] = []
+        if wanted:
+            for i in [i for i, word in enumerate(words) if word in wanted]:
+                known[words[i]].append(i)
+
+    def distinct(self) -> frozenset[str]:
+        """The distinct words, made once for the rules' and the places' look-ups."""
+        if self._distinct is None:
+            self._distinct = frozenset(self.words)
+        return self._distinct
+
+    def starting(self, heads: frozenset[str]) -> list[str]:
+        """The distinct words whose first PREFIX_MIN letters are one of heads (where wildcards are)."""
+        if self._heads is None:
+            words = list(self.distinct())
+            # sliced and tested in C (map, compress): a Python loop over the words cost as much as
+            # all the look-ups of a find
+            self._heads = (words, list(map(_HEAD, words)))
+        words, word_heads = self._heads
+        if heads.isdisjoint(word_heads):
+            return []
+        return list(compress(words, map(heads.__contains__, word_heads)))
 
     def offsets(self, position: int) -> tuple[int, int]:
         """Start and end, in characters of the original text, of the token at a position."""
@@ -105,6 +162,21 @@ class Tokens:
 
     def __len__(self) -> int:
         return len(self.words)
+
+
+def _extra_readings(compounds: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Tokens.extra from the compounds' (position, word), in order."""
+    extra: list[tuple[int, str]] = []
+    for i, word in compounds:
+        if "-" in word:
+            parts = word.split("-")
+            extra.append((i, "".join(parts)))
+            extra.extend((i, part) for part in parts)
+        else:
+            clitic = _CLITIC.match(word)
+            if clitic:
+                extra.append((i, clitic.group(1)))
+    return extra
 
 
 def tokenize(text: str) -> Tokens:
@@ -254,8 +326,12 @@ class TermIndex:
         self.words: list[WordMatcher] = []
         self._ids: dict[WordMatcher, int] = {}
         self._forms: dict[str, list[int]] = {}
-        # prefixes keyed by their first PREFIX_MIN letters: one look-up per distinct word of a text
+        # prefixes keyed by their first PREFIX_MIN letters, which a text's words are sliced to
         self._prefixes: dict[str, list[tuple[str, int]]] = {}
+        # _forms' keys as a set, made on the first find after a change: frozenset & frozenset is
+        # three times quicker than against dict keys
+        self._vocabulary: frozenset[str] | None = None
+        self._heads: frozenset[str] | None = None  # _prefixes' keys, likewise
 
     def add(self, word: str, *, prefix: bool = False, exact: bool = False) -> int:
         raw = word.rstrip("*") if prefix else word
@@ -265,6 +341,7 @@ class TermIndex:
             return self._ids[key]
         wid = len(self.words)
         self.words.append(key)
+        self._vocabulary = self._heads = None
         self._ids[key] = wid
         if prefix:
             if len(text) < PREFIX_MIN:
@@ -288,6 +365,7 @@ class TermIndex:
         reads them off the text (Tokens.has_form) where the phrase's first word is. `followers` keeps
         their forms."""
         ids = {wid for wid in ids if not self.words[wid].prefix}
+        self._vocabulary = None
         for form, wids in list(self._forms.items()):
             kept = [wid for wid in wids if wid not in ids]
             for wid in wids:
@@ -308,31 +386,53 @@ class TermIndex:
                 found = found + [wid]
         return found
 
+    def present(self, tokens: Tokens) -> dict[str, list[int]]:
+        """The text's words this index holds → their word matchers (forms', then wildcards'); kept
+        on the tokens while the index is unchanged."""
+        kept = tokens.looked_up.get(self)
+        if kept is not None and kept[0] is self._vocabulary:
+            return kept[1]
+        forms, prefixes = self._forms, self._prefixes
+        if self._vocabulary is None:
+            self._vocabulary = frozenset(forms)
+        # the text's distinct words against all forms in one set intersection, not a look-up each:
+        # a 5 kB body has ~330 distinct words, ~10 of them any rule's or place's
+        hit_forms = {form: forms[form] for form in tokens.distinct() & self._vocabulary}
+        if prefixes:
+            if self._heads is None:
+                self._heads = frozenset(prefixes)
+            for form in tokens.starting(self._heads):
+                extra = [wid for prefix, wid in prefixes[form[:PREFIX_MIN]] if form.startswith(prefix)]
+                if extra:
+                    hit_forms[form] = hit_forms.get(form, []) + extra
+        tokens.looked_up[self] = (self._vocabulary, hit_forms)
+        return hit_forms
+
     def find(self, tokens: Tokens) -> dict[int, list[int]]:
         """Word matcher id → the positions where it matched, ascending."""
-        forms, prefixes = self._forms, self._prefixes
-        hit_forms = {}
-        for form in set(tokens.words):  # each distinct word once; the hot loop, kept inline
-            wids = forms.get(form)
-            candidates = prefixes.get(form[:PREFIX_MIN]) if prefixes else None
-            if candidates:
-                extra = [wid for prefix, wid in candidates if form.startswith(prefix)]
-                if extra:
-                    wids = (wids or []) + extra
-            if wids:
-                hit_forms[form] = wids
+        hit_forms = self.present(tokens)
         found: dict[int, list[int]] = {}
         if hit_forms:
-            for position, form in enumerate(tokens.words):
-                wids = hit_forms.get(form)
-                if wids:
-                    for wid in wids:
-                        found.setdefault(wid, []).append(position)
+            at = tokens.positions(hit_forms)
+            # ids in the order a scan of the text meets them (by where their first form first stands),
+            # as the matches' terms are listed
+            merged = []
+            for form in sorted(hit_forms, key=lambda form: at[form][0]) if len(hit_forms) > 1 else hit_forms:
+                for wid in hit_forms[form]:
+                    if wid in found:
+                        found[wid].extend(at[form])
+                        merged.append(wid)
+                    else:
+                        found[wid] = list(at[form])
+            for wid in merged:
+                found[wid].sort()
         if tokens.extra:
-            extra: dict[int, set[int]] = {}
+            extra_at: dict[int, set[int]] = {}
+            vocabulary, heads = self._vocabulary, self._heads or ()
             for position, form in tokens.extra:
-                for wid in self.lookup(form):
-                    extra.setdefault(wid, set()).add(position)
-            for wid, positions in extra.items():
+                if form in vocabulary or form[:PREFIX_MIN] in heads:
+                    for wid in self.lookup(form):
+                        extra_at.setdefault(wid, set()).add(position)
+            for wid, positions in extra_at.items():
                 found[wid] = sorted(positions.union(found.get(wid, ())))
         return found

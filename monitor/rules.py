@@ -760,6 +760,9 @@ def tag(ruleset: RuleSet, gazetteer, *, title: str, text: str, lang: str | None 
     """Places first (rules may ask `place:UA-63`), then rules; the text is tokenised once for both
     (or not at all, when the caller passes the tokens it made)."""
     article = Article(title or "", text or "", lang, feed, tokens=tokens or {})
+    if gazetteer:
+        for field_tokens in article.tokens.values():
+            field_tokens.prepare((gazetteer.index, ruleset.index))  # one scan of a field for both
     codes = gazetteer.codes(article.title, article.text, article.tokens) if gazetteer else []
     article.places = frozenset(codes)
     return ruleset.match(article), codes

@@ -395,3 +395,58 @@ def test_every_character_of_a_query_maps_back_to_where_the_file_has_it(value, st
             continue  # an escape: the caret goes under its backslash
         else:
             assert text[spot] == char, (text, char, spot)
+
+
+# ------------------------------------------------------------------------------------ matching cost
+
+
+def _find_word_by_word(index, tokens) -> dict[int, list[int]]:
+    """TermIndex.find as it was written first: every word of the text looked up in turn. The quicker
+    find must give the same ids, positions and order (the order of a match's terms comes from it)."""
+    found: dict[int, list[int]] = {}
+    for position, form in enumerate(tokens.words):
+        for wid in index.lookup(form):
+            found.setdefault(wid, []).append(position)
+    extra: dict[int, set[int]] = {}
+    for position, form in tokens.extra:
+        for wid in index.lookup(form):
+            extra.setdefault(wid, set()).add(position)
+    for wid, positions in extra.items():
+        found[wid] = sorted(positions.union(found.get(wid, ())))
+    return found
+
+
+def test_find_gives_what_looking_up_word_by_word_gives(shipped):
+    from conftest import read_corpus
+    from monitor.places import load_gazetteer
+
+    gazetteer = load_gazetteer()
+    truth = json.loads(read_corpus("articles", "scrapinghub-aeb", "ground-truth.json"))
+    texts = [article["articleBody"] for article in truth.values()]
+    texts += [json.loads(line)["text"] for path in sorted((REPO / "tests" / "data" / "real").glob("*.jsonl"))
+              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for text in texts:
+        for prepared in (False, True):
+            tokens = tokenize(text)
+            if prepared:
+                tokens.prepare((gazetteer.index, shipped.index))
+            for index in (gazetteer.index, shipped.index):
+                got = index.find(tokens)
+                assert list(got.items()) == list(_find_word_by_word(index, tokens).items())
+
+
+def test_tagging_scans_each_field_once_for_places_and_rules(shipped, monkeypatch):
+    # finding where a field's words stand costs a pass over all its words, as much as all the look-ups
+    # of a find: the places and the rules share it
+    from monitor.index import Tokens
+    from monitor.places import load_gazetteer
+    from monitor.rules import tag
+
+    scans = []
+    scan = Tokens._scan
+    monkeypatch.setattr(Tokens, "_scan", lambda self, wanted: (scans.append(self), scan(self, wanted))[1])
+    matches, places = tag(shipped, load_gazetteer(), title="Russian offensive near Kharkiv",
+                          text="Russian troops launched an offensive in Kharkiv Oblast; the counter-offensive "
+                               "stalled near Kupiansk, officials said.")
+    assert "offensive" in {m.rule for m in matches} and "UA-63" in places
+    assert len(scans) == len(set(map(id, scans))) == 2

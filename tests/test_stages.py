@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 import tracemalloc
 
 import pytest
@@ -11,7 +13,8 @@ from monitor.dedup import canonical_url
 from monitor.errors import ParseError
 from monitor.extract import extract, is_page
 from monitor.parse import neutralise_doctype, parse
-from monitor.text import decode_html, fold, folded_variants, html_to_text
+from monitor.text import (_NOT_PLAIN, _SIMPLE_BLOCKS, _fold_general, _fold_letters, decode_html, fold, fold_mapped, folded_variants,
+                          html_to_text)
 
 
 @pytest.mark.parametrize(
@@ -21,6 +24,40 @@ from monitor.text import decode_html, fold, folded_variants, html_to_text
 )
 def test_fold(text, folded):
     assert fold(text) == folded
+
+
+SIMPLE_LETTERS = [chr(c) for lo, hi in _SIMPLE_BLOCKS for c in range(lo, hi + 1)]
+
+
+def test_folding_letter_by_letter_gives_the_general_fold_for_every_letter_and_mix_of_them():
+    # The quick path (casefold, then the letters that change) must fold exactly as the two Unicode
+    # normalisations do: one letter, every pair of the letters the blocks fold to (none may compose
+    # with its neighbour), and long random mixes with the combining marks and other scripts beside.
+    for letter in SIMPLE_LETTERS:
+        assert _fold_letters(letter) == _fold_general(letter), hex(ord(letter))
+    alphabet = sorted({c for letter in SIMPLE_LETTERS for c in _fold_general(letter)})
+    for a in alphabet:
+        pairs = "".join(f"{a}{b} " for b in alphabet)
+        assert _fold_letters(pairs) == _fold_general(pairs), hex(ord(a))
+    # the plain letters (one scan of fold_mapped takes them) fold one for one and never to Cyrillic:
+    # such text has no word mixing scripts to unmix
+    plain = [letter for letter in SIMPLE_LETTERS if not _NOT_PLAIN.match(letter)]
+    assert all(len(_fold_general(letter)) == 1 and not "\u0400" <= _fold_general(letter) <= "\u04ff" for letter in plain)
+    rng = random.Random(13)
+    others = ["\u0301", "\u0306", "\u0308", "\ufeff", "가", "ﬁ", "ß", "İ", "Σ", "ς"]
+    for _ in range(300):
+        text = "".join(rng.choice(SIMPLE_LETTERS + others) for _ in range(rng.randint(1, 40)))
+        assert _fold_letters(text) == _fold_general(text), ascii(text)
+
+
+def test_folding_the_corpus_letter_by_letter_changes_nothing():
+    truth = json.loads(read_corpus("articles", "scrapinghub-aeb", "ground-truth.json"))
+    texts = [article["articleBody"] for article in truth.values()]
+    texts += [json.loads(line).get("description") or "" for line in
+              read_corpus("feeds", "entries", "rss-link-database-2022-02-to-04.jsonl").decode().splitlines()[:2000]]
+    for text in texts:
+        assert _fold_letters(text) == _fold_general(text)
+        assert fold_mapped(text)[0] == fold(text)
 
 
 def test_folded_variants_keeps_only_words_that_change():
