@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.query import parse_query  # noqa: E402
-from monitor.rules import Article, Rule, RuleSet  # noqa: E402
+from monitor.rules import Document, Rule, RuleSet  # noqa: E402
 
 PLACES = [["Kyiv", "Kiev", "Київ", "Киев"], ["Kharkiv", "Kharkov", "Харків", "Харьков"], ["Mariupol", "Маріуполь", "Мариуполь"],
           ["Odesa", "Odessa", "Одеса", "Одесса"], ["Lviv", "Львів", "Львов"], ["Donetsk", "Донецьк", "Донецк"],
@@ -129,7 +129,7 @@ def measure(label: str, articles, specs, ruleset, baseline_articles: int) -> tup
     started = time.perf_counter()
     ours: list[set[str]] = []
     for title, text in articles:
-        ours.append({m.rule for m in ruleset.match(Article(title, text))})
+        ours.append({m.rule for m in ruleset.match(Document(title, text))})
     ours_s = time.perf_counter() - started
 
     expressible = [(n, baseline_regex(q)) for n, q, ok in specs if ok]

@@ -59,7 +59,7 @@ class Rule:
 
 
 @dataclass
-class Article:
+class Document:
     """What matching looks at: the texts (tokenised once) and the metadata filters."""
 
     title: str
@@ -175,15 +175,15 @@ class RuleSet:
                         node.distance, node.ordered)
         return node  # Meta
 
-    def match(self, article: Article) -> list[Match]:
+    def match(self, article: Document) -> list[Match]:
         return [_provenance(rule, spans, article) for rule, spans in self._holding(article)]
 
-    def spans(self, article: Article) -> list[Span]:
+    def spans(self, article: Document) -> list[Span]:
         """Where the rules that hold hold, to mark the hits (search): (field, first position, last
         position, terms); a rule that holds without words (a filter, a NOT) gives none."""
         return [span for _, spans in self._holding(article) for span in spans]
 
-    def _holding(self, article: Article) -> list[tuple[Rule, list[Span]]]:
+    def _holding(self, article: Document) -> list[tuple[Rule, list[Span]]]:
         hits = {name: self.index.find(tokens) for name, tokens in article.tokens.items()}
         candidates = set(self._always)
         for table in hits.values():
@@ -485,7 +485,7 @@ def _sequence_evaluator(ids: tuple[int, ...], fields: tuple[str, ...], terms: tu
     return phrase
 
 
-def _provenance(rule: Rule, spans: list[Span], article: Article) -> Match:
+def _provenance(rule: Rule, spans: list[Span], article: Document) -> Match:
     terms: list[str] = []
     for span in spans:
         for source in span[3]:
@@ -752,14 +752,14 @@ def compile_rules(rules: list[Rule], sets: dict[str, tuple[Term, ...]] | None = 
 def match(ruleset: RuleSet, *, title: str, text: str, lang: str | None = None, feed: str | None = None,
           places: Iterable[str] = ()) -> list[Match]:
     """The rules an article satisfies, with the terms that matched, the field and a snippet."""
-    return ruleset.match(Article(title or "", text or "", lang, feed, frozenset(places)))
+    return ruleset.match(Document(title or "", text or "", lang, feed, frozenset(places)))
 
 
 def tag(ruleset: RuleSet, gazetteer, *, title: str, text: str, lang: str | None = None,
         feed: str | None = None, tokens: dict[str, Tokens] | None = None) -> tuple[list[Match], list[str]]:
     """Places first (rules may ask `place:UA-63`), then rules; the text is tokenised once for both
     (or not at all, when the caller passes the tokens it made)."""
-    article = Article(title or "", text or "", lang, feed, tokens=tokens or {})
+    article = Document(title or "", text or "", lang, feed, tokens=tokens or {})
     if gazetteer:
         for field_tokens in article.tokens.values():
             field_tokens.prepare((gazetteer.index, ruleset.index))  # one scan of a field for both

@@ -34,7 +34,7 @@ from pathlib import Path
 from .errors import RuleError
 from .index import inflections, variants
 from .query import TEXT_FIELDS, And, Meta, Near, Node, Not, Or, SetRef, Term, parse_query
-from .rules import Article, Rule, RuleSet, parse_rule_file
+from .rules import Document, Rule, RuleSet, parse_rule_file
 from .text import fold
 
 log = logging.getLogger(__name__)
@@ -87,15 +87,15 @@ class Search:
         children = self.node.children if isinstance(self.node, And) else (self.node,)
         return tuple(child for child in children if isinstance(child, Meta))
 
-    def _article(self, title, text, lang=None, feed=None, places=None) -> Article:
+    def _article(self, title, text, lang=None, feed=None, places=None) -> Document:
         if not self._reads_text:  # filters only (place:UA-59): the text need not be split
             title = text = ""
-        return Article(title or "", text or "", lang, feed, frozenset((places or "").split()))
+        return Document(title or "", text or "", lang, feed, frozenset((places or "").split()))
 
     def snippet(self, title: str, text: str, context: int = SNIPPET) -> tuple[str, list[tuple[int, int]]]:
         """The text around the first hit (the title's when the text has none), whitespace made single
         spaces, and where in it the query's words are, as (start, end) character offsets."""
-        article = Article(title or "", text or "")
+        article = Document(title or "", text or "")
         chosen, positions = _hit_positions(self.ruleset, article) if self.ruleset else ("text", [])
         tokens = article.tokens[chosen]
         original = tokens.original
@@ -148,7 +148,7 @@ def marked(text: str, marks: list[tuple[int, int]], before: str = "**", after: s
     return "".join(out) + text[at:]
 
 
-def _hit_positions(ruleset: RuleSet, article: Article) -> tuple[str, list[int]]:
+def _hit_positions(ruleset: RuleSet, article: Document) -> tuple[str, list[int]]:
     """The field to show (text first) and the positions there of the query's words: every word the
     index finds, and inside the spans where the query holds, the words that follow in a phrase."""
     spans = ruleset.spans(article)
