@@ -19,7 +19,7 @@ from lxml import etree, html
 
 from .errors import ParseError
 from .model import Item, ParsedFeed
-from .parse import _NotQuick, _quick_date, parse as parse_feed
+from .parse import parse as parse_feed, readable_date
 from .text import decode_html, html_to_text
 
 _SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -94,7 +94,7 @@ def parse_sitemap(body: bytes, *, url: str, feed: str = "") -> ParsedFeed:
         for node in root.iterfind(f"{q}sitemap"):
             loc = (node.findtext(f"{q}loc") or "").strip()
             if loc.startswith(("http://", "https://")) and _bare_host(loc) == _bare_host(url):
-                children.append((_date(node.findtext(f"{q}lastmod")) or "", urljoin(url, loc)))
+                children.append((readable_date(node.findtext(f"{q}lastmod")) or "", urljoin(url, loc)))
         # Newest first; undated ones after the dated, the last listed first (indexes usually grow
         # at the end: post-sitemap1, 2, … or one sitemap a month)
         dated = sorted((c for c in children if c[0]), key=lambda c: c[0], reverse=True)
@@ -113,19 +113,13 @@ def parse_sitemap(body: bytes, *, url: str, feed: str = "") -> ParsedFeed:
             break
         news = node.find(f"{_NEWS}news")
         title = html_to_text(news.findtext(f"{_NEWS}title") or "") if news is not None else ""
-        published = _date(news.findtext(f"{_NEWS}publication_date")) if news is not None else None
+        published = readable_date(news.findtext(f"{_NEWS}publication_date")) if news is not None else None
         items.append(Item(guid=loc, link=loc, title=title,
-                          published=published or _date(node.findtext(f"{q}lastmod"))))
+                          published=published or readable_date(node.findtext(f"{q}lastmod"))))
     return ParsedFeed(format="news-sitemap" if root.find(f".//{_NEWS}news") is not None else "sitemap",
                       link=url, items=items)
 
 
-def _date(value: str | None) -> str | None:
-    """A W3C datetime (2026-11-25, 2026-11-25T10:00+02:00) as ISO 8601 UTC; None when unreadable."""
-    try:
-        return _quick_date(value)
-    except (_NotQuick, OverflowError, ValueError):  # year 0001 in another zone overflows
-        return None
 
 
 def recent(items: list[Item], since: str, limit: int) -> list[Item]:

@@ -393,6 +393,15 @@ def _str(value) -> str:
     return str(value)
 
 
+def readable_date(value: str | None) -> str | None:
+    """An RFC 822 or ISO 8601 date (a W3C datetime too: 2026-11-25, 2026-11-25T10:00+02:00) as ISO 8601
+    UTC; None when blank or written any other way."""
+    try:
+        return _quick_date(value)
+    except (_NotQuick, OverflowError, ValueError):  # year 0001 in another zone overflows
+        return None
+
+
 def _json_date(value) -> str | None:
     if not isinstance(value, str):
         return None
