@@ -23,6 +23,7 @@ def invoke(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_check_ok(tmp_path):
     config = write_config(tmp_path, [{"url": "https://example.org/feed.xml"}])
     result = invoke("--config", str(config), "check")
@@ -68,6 +69,7 @@ def test_config_from_environment(tmp_path, monkeypatch):
     assert invoke("check").exit_code == 0
 
 
+@pytest.mark.slow
 def test_run_once_exits_0_with_failing_feeds_and_feeds_shows_health(tmp_path):
     with Loopback() as s:
         s.add("/good.rss", GOOD)
@@ -90,6 +92,7 @@ def test_run_once_exits_0_with_failing_feeds_and_feeds_shows_health(tmp_path):
     assert any("missing" in l and "failing (permanent)" in l and "404 Not Found" in l for l in lines)
 
 
+@pytest.mark.slow
 def test_feeds_shows_a_stale_feed(tmp_path):
     from datetime import datetime, timedelta, timezone
 
@@ -110,6 +113,7 @@ def test_feeds_shows_a_stale_feed(tmp_path):
     assert any("quiet" in l and "stale: nothing new since" in l for l in result.output.splitlines()), result.output
 
 
+@pytest.mark.slow
 def test_run_once_with_unusable_database_exits_non_zero(tmp_path):
     (tmp_path / "archive.db").write_bytes(b"this is not a database" * 100)
     config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/feed.xml", "name": "x"}])
@@ -118,6 +122,7 @@ def test_run_once_with_unusable_database_exits_non_zero(tmp_path):
     assert run.returncode == 1 and "store:" in run.stderr and "not a database" in run.stderr
 
 
+@pytest.mark.slow
 def test_run_once_with_bad_config_exits_2(tmp_path):
     config = tmp_path / "feeds.yaml"
     config.write_text("feeds:\n  - url: notaurl\n")
@@ -126,6 +131,7 @@ def test_run_once_with_bad_config_exits_2(tmp_path):
     assert run.returncode == 2 and "feeds.yaml:2:10: feeds[0].url" in run.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_offline(tmp_path):
     run = subprocess.run([sys.executable, "-m", "monitor", "demo", "--database", str(tmp_path / "demo.db")],
                          capture_output=True, text=True, timeout=300, cwd=REPO)
@@ -144,6 +150,7 @@ def test_demo_runs_offline(tmp_path):
     assert kherson == "UA-65"
 
 
+@pytest.mark.slow
 def test_run_once_reports_progress_per_feed(tmp_path):
     import asyncio
 
@@ -178,6 +185,7 @@ def test_log_lines_under_the_journal_and_outside(tmp_path):
     assert journal == '<4>WARNING feed failed feed="kyiv independent" url=https://x.example/feed'  # journald stamps it
 
 
+@pytest.mark.slow
 def test_quiet_and_journal_stream(tmp_path):
     with Loopback() as s:
         s.add("/good.rss", GOOD)

@@ -18,6 +18,8 @@ import pytest
 
 from conftest import Loopback, wait_for, write_config
 
+pytestmark = pytest.mark.slow  # real processes and servers: `pytest -m "not slow"` leaves them out
+
 FEEDS, ROUNDS, NEW_PER_ROUND = 12, 8, 4
 PAGE = (
     "<html><head><title>{title}</title></head><body><nav>Home News World</nav><article><h1>{title}</h1>"
@@ -71,7 +73,6 @@ def snapshot(db) -> tuple[str, list[str]]:
     return ok, urls
 
 
-@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
     rng = random.Random(20261125)
     with Loopback() as server:

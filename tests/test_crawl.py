@@ -224,6 +224,7 @@ def site(tmp_path):
             yield news, server, store, monitor
 
 
+@pytest.mark.slow
 def test_a_news_site_without_feeds(site):
     news, server, store, monitor = site
     stats = asyncio.run(monitor.run_once())
@@ -271,6 +272,7 @@ def test_a_news_site_without_feeds(site):
     assert third.articles == 1 and store.count("articles") == 4
 
 
+@pytest.mark.slow
 def test_robots_forbidding_the_listing_itself(tmp_path):
     with Loopback() as server:
         server.add("/robots.txt", b"User-agent: *\nDisallow: /\n", "text/plain")
@@ -294,6 +296,7 @@ def _add(config, url):
     return CliRunner().invoke(cli, ["--config", str(config), "feeds", "add", url], catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_feeds_add_offers_the_news_sitemap_named_in_robots_txt(tmp_path):
     with Loopback() as server:
         NewsSite(server, datetime.now(timezone.utc))
@@ -306,6 +309,7 @@ def test_feeds_add_offers_the_news_sitemap_named_in_robots_txt(tmp_path):
     assert (feed.url, feed.type) == (server.url("/sitemap-news.xml"), "sitemap")
 
 
+@pytest.mark.slow
 def test_feeds_add_falls_back_to_the_section_page(tmp_path):
     with Loopback() as server:
         news = NewsSite(server, datetime.now(timezone.utc))
@@ -319,6 +323,7 @@ def test_feeds_add_falls_back_to_the_section_page(tmp_path):
     assert (feed.url, feed.type) == (server.url("/news/"), "page")
 
 
+@pytest.mark.slow
 def test_an_unreadable_robots_txt_holds_the_site_back_but_loses_nothing(tmp_path):
     from monitor.fetch import Robots
 
@@ -342,6 +347,7 @@ def test_an_unreadable_robots_txt_holds_the_site_back_but_loses_nothing(tmp_path
             assert second.failed == 0 and second.articles == 2
 
 
+@pytest.mark.slow
 def test_longest_robots_rule_wins(tmp_path):
     with Loopback() as server:
         NewsSite(server, datetime.now(timezone.utc))
@@ -356,6 +362,7 @@ def test_longest_robots_rule_wins(tmp_path):
         assert server.hits["/news/2026/11/25/offensive-near-kharkiv"] == 1
 
 
+@pytest.mark.slow
 def test_an_empty_first_answer_does_not_decide_the_kind(tmp_path):
     with Loopback() as server:
         server.add("/f", b"<html><body>Just a moment...</body></html>", "text/html")  # an interstitial

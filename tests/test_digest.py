@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from email.policy import default
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, self_signed_certificate, smtp_server, write_config
@@ -41,6 +42,7 @@ def archive(tmp_path):
     return config
 
 
+@pytest.mark.slow
 def test_dry_run_writes_one_entry_per_story_safely(tmp_path, monkeypatch):
     import monitor.cli as cli_module
 
@@ -67,6 +69,7 @@ def test_sending_is_refused_until_built(tmp_path):
     assert result.exit_code == 2 and "--dry-run" in result.output
 
 
+@pytest.mark.slow
 def test_rules_order_by_priority():
     from monitor.digest import collect
 
@@ -108,6 +111,7 @@ def send_config(tmp_path, port: int) -> str:
     return str(config)
 
 
+@pytest.mark.slow
 def test_sent_once_to_every_recipient_and_recorded(tmp_path, smtp, monkeypatch):
     import monitor.cli as cli_module
 
@@ -129,6 +133,7 @@ def test_sent_once_to_every_recipient_and_recorded(tmp_path, smtp, monkeypatch):
 
 
 @pytest.mark.parametrize("answer", ["451 4.3.0 Try again later", "554 5.7.1 Rejected"])
+@pytest.mark.slow
 def test_refused_loses_nothing_and_the_next_attempt_sends_once(tmp_path, smtp, monkeypatch, answer):
     import monitor.cli as cli_module
 
@@ -145,6 +150,7 @@ def test_refused_loses_nothing_and_the_next_attempt_sends_once(tmp_path, smtp, m
     assert b"also in: herald" in inbox.messages[0][2]  # the refused period went out in full
 
 
+@pytest.mark.slow
 def test_server_down_loses_nothing(tmp_path, monkeypatch):
     import socket
 
@@ -161,6 +167,7 @@ def test_server_down_loses_nothing(tmp_path, monkeypatch):
         assert store.digest_period_start(NOW) == NOW  # the failed period is not counted as sent
 
 
+@pytest.mark.slow
 def test_crash_between_sending_and_recording_does_not_send_twice(tmp_path, smtp, monkeypatch):
     import monitor.cli as cli_module
     from monitor.store import Store as RealStore
@@ -181,6 +188,7 @@ def test_crash_between_sending_and_recording_does_not_send_twice(tmp_path, smtp,
     assert len(inbox.messages) == 1
 
 
+@pytest.mark.slow
 def test_daemon_sends_at_its_time_catches_up_and_retries(tmp_path, smtp):
     """The daemon's tick sends the digest once its time has passed in its time zone, catches up a
     slot missed while it was down, retries a refusal later, and never sends a slot twice."""
@@ -214,6 +222,7 @@ def test_daemon_sends_at_its_time_catches_up_and_retries(tmp_path, smtp):
         assert asyncio.run(monitor.digest_if_due()) is False and len(inbox.messages) == 1
 
 
+@pytest.mark.slow
 def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
     import ssl
 
@@ -248,6 +257,7 @@ def test_starttls_and_auth_with_a_systemd_credential(tmp_path, monkeypatch):
     assert len(inbox.messages) == 1 and logins and all(ok for _m, ok in logins)
 
 
+@pytest.mark.slow
 def test_immediate_alerts_are_sent_once_per_hit_and_retried_after_a_refusal(tmp_path, smtp):
     import asyncio
 
@@ -326,6 +336,7 @@ def test_no_spikes_without_history(tmp_path):
         assert store.spikes(NOW + timedelta(hours=1), 6 * 3600, 3.0) == []  # a new archive has no usual yet
 
 
+@pytest.mark.slow
 def test_spike_alert_mails_once_per_window(tmp_path, smtp):
     from monitor import config as config_mod
     from monitor.digest import spike_alert
@@ -379,6 +390,7 @@ def dry_run(config, now=NOW + timedelta(hours=1)):
 
 @pytest.mark.parametrize("language, name", [(None, "Kherson Oblast"), ("en", "Kherson Oblast"),
                                             ("uk", "Херсонська область"), ("ru", "Херсонская область")])
+@pytest.mark.slow
 def test_places_are_named_in_the_digest_language(tmp_path, language, name):
     extra = f"digest:\n  language: {language}\n" if language else ""
     config = reading_archive(tmp_path, [(article(1, "wire", "Truce holds"), NOW)], extra=extra)
@@ -413,6 +425,7 @@ def test_a_rule_without_a_title_is_headed_by_its_name():
     (1, "monitor digest 2026-11-25: 1 story, 1 hit", "1 story, 1 hit\n"),
     (2, "monitor digest 2026-11-25: 2 stories, 2 hits", "2 stories, 2 hits\n"),
 ])
+@pytest.mark.slow
 def test_counts_agree_with_their_nouns(tmp_path, count, subject, body):
     texts = [BODY, "A truce was agreed in the east; the ceasefire begins at dawn, officials said. " * 3]
     config = reading_archive(tmp_path, [(article(n, "wire", f"Story {n}", texts[n]), NOW) for n in range(count)])
@@ -453,6 +466,7 @@ def test_a_term_is_marked_whatever_apostrophe_the_title_uses(apostrophe, written
 
 
 @pytest.mark.parametrize("database, route", [("archive", "archive"), ("desk archive.2026", "desk+archive~2E2026")])
+@pytest.mark.slow
 def test_each_story_links_to_the_site_and_to_its_row_in_a_real_datasette(tmp_path, database, route):
     import asyncio
     from urllib.parse import urlsplit
@@ -477,12 +491,14 @@ def test_each_story_links_to_the_site_and_to_its_row_in_a_real_datasette(tmp_pat
     assert page.status_code == 200 and "Truce holds" in page.text
 
 
+@pytest.mark.slow
 def test_without_archive_url_there_is_no_archive_link(tmp_path):
     config = reading_archive(tmp_path, [(article(1, "wire", "Truce holds"), NOW)])
     _message, text, html = dry_run(config)
     assert "archive:" not in text and "in the archive" not in html
 
 
+@pytest.mark.slow
 def test_sending_without_a_sender_names_the_file_line_and_key_and_a_dry_run_needs_none(tmp_path):
     config = reading_archive(tmp_path, [(article(1, "wire", "Truce holds"), NOW)],
                              extra="digest:\n  to: [desk@example.org]\n  smtp: {host: 127.0.0.1, port: 9, security: none}\n")
@@ -497,6 +513,7 @@ def test_sending_without_a_sender_names_the_file_line_and_key_and_a_dry_run_need
     assert check.exit_code == 2 and f"{config}:{line}: digest.from:" in check.output
 
 
+@pytest.mark.slow
 def test_deliver_refuses_to_send_without_a_sender(tmp_path):
     from monitor import config as config_mod
     from monitor.digest import deliver
@@ -514,6 +531,7 @@ LONG_TITLE = ("Ceasefire talks resume in Istanbul as delegations from both sides
 LONG_URL = "https://www.example-news-site.example/world/europe/2026/11/25/" + "ceasefire-talks-resume-" * 5 + "istanbul.html"
 
 
+@pytest.mark.slow
 def test_every_text_line_fits_80_columns_and_the_html_fits_a_phone(tmp_path):
     long = article(1, "wire", LONG_TITLE)
     long.url = long.link = LONG_URL
@@ -533,6 +551,7 @@ def test_every_text_line_fits_80_columns_and_the_html_fits_a_phone(tmp_path):
     assert "<style" not in html  # mail clients strip style blocks: every style is inline
 
 
+@pytest.mark.slow
 def test_each_story_shows_its_publication_time(tmp_path):
     a = article(1, "wire", "Truce holds")
     a.published = "2026-11-25T09:30:00Z"
@@ -543,6 +562,7 @@ def test_each_story_shows_its_publication_time(tmp_path):
     assert "wire · found 2026-11-25 12:10 UTC" in text  # no date from the site: when we found it
 
 
+@pytest.mark.slow
 def test_a_backlog_story_goes_in_a_section_of_its_own(tmp_path):
     fresh = article(1, "wire", "Truce holds")
     fresh.published = "2026-11-25T09:30:00Z"
@@ -560,6 +580,7 @@ def test_a_backlog_story_goes_in_a_section_of_its_own(tmp_path):
     assert message["Subject"].endswith("3 stories, 3 hits")  # every hit still goes out in this digest
 
 
+@pytest.mark.slow
 def test_older_than_is_a_setting(tmp_path):
     old = article(1, "wire", "Truce talks yesterday")
     old.published = "2026-11-23T14:00:00Z"
@@ -569,6 +590,7 @@ def test_older_than_is_a_setting(tmp_path):
 
 
 @pytest.mark.parametrize("apostrophe", ["'", "’", "ʼ", "‘", "`"])
+@pytest.mark.slow
 def test_the_shipped_rule_marks_a_title_whatever_apostrophe_it_uses(tmp_path, apostrophe):
     from markupsafe import escape  # as Jinja escapes: ' is &#39;
 

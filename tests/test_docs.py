@@ -179,6 +179,7 @@ def run_steps(found: list[tuple[str, str]], where, port: int) -> list[str]:
     return done
 
 
+@pytest.mark.slow
 def test_a_morning_with_the_archive_runs_as_written(tmp_path):
     import socket
 
@@ -192,6 +193,7 @@ def test_a_morning_with_the_archive_runs_as_written(tmp_path):
     assert (tmp_path / "monitor-demo.db").is_file()
 
 
+@pytest.mark.slow
 def test_running_on_real_feeds_runs_as_written(tmp_path):
     """"Running on real feeds", line by line, on a feeds.yaml of feeds served on 127.0.0.1 (the
     demo's) and the shipped rules: `monitor run` until its first cycle is done, then SIGTERM."""
@@ -234,6 +236,7 @@ def test_running_on_real_feeds_runs_as_written(tmp_path):
     assert (tmp_path / "monitor.db").is_file()
 
 
+@pytest.mark.slow
 def test_quick_start_runs_as_written(tmp_path):
     """The quick start's first line past its `pip install` (what .ci/run does in a fresh venv)."""
     import subprocess

@@ -73,6 +73,7 @@ def feed_named(config, name):
 # ------------------------------------------------------------------------------------ discovery
 
 
+@pytest.mark.slow
 def test_add_finds_the_feed_a_page_links_to_and_appends_it_after_the_last_entry(tmp_path):
     config = commented(tmp_path)
     before = config.read_text(encoding="utf-8")
@@ -97,6 +98,7 @@ def test_add_finds_the_feed_a_page_links_to_and_appends_it_after_the_last_entry(
     assert feed.url == feed_url and feed.tags == ("en", "news") and feed.interval == 1800
 
 
+@pytest.mark.slow
 def test_add_skips_a_linked_feed_that_fails_and_takes_the_next_in_page_order(tmp_path):
     config = write_config(tmp_path, [])
     with Loopback() as s:
@@ -112,6 +114,7 @@ def test_add_skips_a_linked_feed_that_fails_and_takes_the_next_in_page_order(tmp
     assert '"The Guardian" (rss20, 55 items)' in result.stderr
 
 
+@pytest.mark.slow
 def test_a_valid_feed_without_items_is_taken_when_nothing_better_turns_up(tmp_path):
     config = write_config(tmp_path, [])
     with Loopback() as s:
@@ -124,6 +127,7 @@ def test_a_valid_feed_without_items_is_taken_when_nothing_better_turns_up(tmp_pa
     assert result.exit_code == 0 and '"New" (json1.1, 0 items)' in result.stderr
 
 
+@pytest.mark.slow
 def test_add_falls_back_to_a_common_path_on_the_same_host(tmp_path):
     config = write_config(tmp_path, [])
     with Loopback() as s:
@@ -135,6 +139,7 @@ def test_add_falls_back_to_a_common_path_on_the_same_host(tmp_path):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_add_a_url_that_is_a_feed_takes_it_as_it_is(tmp_path):
     config = write_config(tmp_path, [])
     with Loopback() as s:
@@ -145,6 +150,7 @@ def test_add_a_url_that_is_a_feed_takes_it_as_it_is(tmp_path):
     assert feed_named(config, "direct").url == url
 
 
+@pytest.mark.slow
 def test_add_where_there_is_no_feed_exits_1_naming_what_was_tried(tmp_path):
     config = write_config(tmp_path, [])
     before = config.read_bytes()
@@ -167,6 +173,7 @@ def test_add_to_a_host_that_does_not_answer_stops_at_once(tmp_path):
     assert "/feed" not in result.stderr
 
 
+@pytest.mark.slow
 def test_add_no_check_makes_no_request(tmp_path):
     config = write_config(tmp_path, [])
     with Loopback() as s:
@@ -194,6 +201,7 @@ def test_feed_links_read_rel_tokens_base_and_types():
 # ----------------------------------------------------------------------------------- feeds.yaml
 
 
+@pytest.mark.slow
 def test_duplicates_are_refused_before_any_request(tmp_path):
     config = commented(tmp_path)
     before = config.read_bytes()
@@ -208,6 +216,7 @@ def test_duplicates_are_refused_before_any_request(tmp_path):
     assert config.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_discovered_feed_already_there_is_refused(tmp_path):
     with Loopback() as s:
         config = write_config(tmp_path, [{"url": s.url("/guardian.rss"), "name": "guardian"}])
@@ -519,6 +528,7 @@ def test_attributes_of_another_namespace_or_none_are_not_ours(tmp_path):
     assert config_mod.load(config).feeds[0] == config_mod.FeedConfig(url="https://example.org/a.xml", name="a")
 
 
+@pytest.mark.slow
 def test_add_names_the_feed_by_its_title_unique_among_the_names_taken(tmp_path):
     config = write_config(tmp_path, [{"url": "https://example.org/g.xml", "name": "the-guardian"}])
     untitled = b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>x</title><link>https://e.org/1</link></item></channel></rss>'

@@ -13,12 +13,16 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 from conftest import Loopback, NotifyListener, feed_body, wait_for, write_config
 from monitor import config as config_mod
 from monitor.daemon import Monitor
 from monitor.rules import load_rules
 from monitor.store import Store
 from monitor.workers import Workers
+
+pytestmark = pytest.mark.slow  # real processes and servers: `pytest -m "not slow"` leaves them out
 
 # long and unlike itself (an extractor drops repeated paragraphs): an article needs new pages
 PAGE = ("<html><head><title>{t}</title></head><body><article><h1>{t}</h1>"

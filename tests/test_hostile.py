@@ -24,6 +24,8 @@ from monitor.rules import load_rules
 from monitor.store import Store
 from monitor.workers import Workers
 
+pytestmark = pytest.mark.slow  # real processes and servers: `pytest -m "not slow"` leaves them out
+
 GOOD_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Good</title><link>http://good.example/</link>
 <item><title>Russian offensive near Pokrovsk</title><link>http://good.example/a1</link><guid>good-1</guid>

@@ -30,6 +30,8 @@ from monitor.store import Store
 from monitor.workers import Workers
 from test_digest import NOW, archive, send_config
 
+pytestmark = pytest.mark.slow  # real processes and servers: `pytest -m "not slow"` leaves them out
+
 
 class Faults:
     """The server's handler: records what it accepted and answers as told. `data` holds the answers

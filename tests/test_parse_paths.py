@@ -20,6 +20,7 @@ def identities(parsed):
     return [(i.guid, canonical_url(i.link), i.title, i.published) for i in parsed.items]
 
 
+@pytest.mark.slow
 def test_quick_path_agrees_with_feedparser(monkeypatch):
     quick = hints = 0
     for name in xml_feeds():

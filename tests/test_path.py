@@ -17,6 +17,8 @@ import pytest
 
 from conftest import write_config
 
+pytestmark = pytest.mark.slow  # real processes and servers: `pytest -m "not slow"` leaves them out
+
 MONITOR = [sys.executable, "-m", "monitor"]
 
 

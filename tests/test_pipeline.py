@@ -20,6 +20,8 @@ from monitor.rules import load_rules
 from monitor.store import Store
 from monitor.workers import Workers
 
+pytestmark = pytest.mark.slow  # real processes and servers: `pytest -m "not slow"` leaves them out
+
 
 def readable_feeds() -> list[dict]:
     """Corpus feeds that feedparser (or, for JSON Feed, the spec) can read and that have items."""

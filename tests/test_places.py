@@ -172,6 +172,7 @@ def test_places_on_the_held_out_set(gazetteer):
     assert precision >= 0.95 and recall >= 0.95 and settlements >= 0.9
 
 
+@pytest.mark.slow
 def test_shipped_forms_are_what_the_dictionaries_say_now():
     """places.json carries every name word's forms so that the daemon starts in a second, not five;
     they must be the forms monitor.index would work out today (rebuild with tools/build_places.py)."""

@@ -189,6 +189,7 @@ def big_archive(store: Store, n: int = 1500) -> None:
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+@pytest.mark.slow
 def test_vacuum_shrinks_the_file_after_a_large_prune_and_only_when_due(store, db_path):
     big_archive(store)
     full = db_path.stat().st_size
@@ -205,6 +206,7 @@ def test_vacuum_shrinks_the_file_after_a_large_prune_and_only_when_due(store, db
     assert later["prune"]["articles"] == 0 and "vacuum" not in later
 
 
+@pytest.mark.slow
 def test_vacuum_waits_for_its_interval_and_for_enough_free_pages(store):
     big_archive(store, 1000)
     store.prune(NOW, KEEP)
@@ -214,6 +216,7 @@ def test_vacuum_waits_for_its_interval_and_for_enough_free_pages(store):
     assert store.vacuum_if_due(NOW, DAY / 2, 0.2)["bytes_after"] > 0
 
 
+@pytest.mark.slow
 def test_a_writer_holding_the_lock_makes_maintenance_skip_not_raise(store, db_path):
     big_archive(store, 500)
     store.db.execute("PRAGMA busy_timeout = 200")  # maintenance waits at most this (and at most 2 s)
@@ -234,6 +237,7 @@ def test_a_writer_holding_the_lock_makes_maintenance_skip_not_raise(store, db_pa
     assert done["prune"]["articles"] == 500 and "bytes_after" in done["vacuum"]
 
 
+@pytest.mark.slow
 def test_a_reader_does_not_stop_maintenance(store, db_path):
     big_archive(store, 500)
     store.db.execute("PRAGMA busy_timeout = 200")
@@ -257,6 +261,7 @@ def test_never_keeps_everything(store, archive):
     assert stored(store) == before
 
 
+@pytest.mark.slow
 def test_maintain_limits_one_call_and_finishes_on_the_next(store, monkeypatch):
     big_archive(store, 1000)
     monkeypatch.setattr(store_mod, "PRUNE_PER_CALL", 300)
@@ -295,6 +300,7 @@ def invoke(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_stats_command_table_and_json(tmp_path):
     config = cli_archive(tmp_path)
     table = invoke("--config", str(config), "stats")

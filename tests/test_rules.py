@@ -85,6 +85,7 @@ def test_bad_query_position(query, column, words):
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list('ab "()-*@:=/ ANDORTNEАРн0123456789\tёʼ’title')), max_size=40))
+@pytest.mark.slow
 def test_parser_never_crashes(query):
     try:
         parse_query(query)
@@ -272,6 +273,7 @@ def shipped():
     return load_rules(REPO / "rules")
 
 
+@pytest.mark.slow
 def test_shipped_rules_have_descriptions(shipped):
     names = {r.name for r in shipped.rules}
     assert {"offensive", "ceasefire"} <= names and len(names) >= 6
@@ -375,6 +377,7 @@ def test_phrases_read_following_words_off_the_text(query, text, hit):
 @given(st.text(alphabet=st.sampled_from(list("ab ()\"'\\*@:#-\tёʼ’\n"))
                | st.characters(blacklist_characters="\x85\u2028\u2029\r"), min_size=1, max_size=60),
        st.sampled_from([None, "'", '"', "|", ">"]), st.integers(min_value=20, max_value=80))
+@pytest.mark.slow
 def test_every_character_of_a_query_maps_back_to_where_the_file_has_it(value, style, width):
     """However YAML writes the query (plain, quoted, folded, literal; wrapped at any width), each
     character the parser sees comes from a character of the file that reads as it."""
@@ -416,6 +419,7 @@ def _find_word_by_word(index, tokens) -> dict[int, list[int]]:
     return found
 
 
+@pytest.mark.slow
 def test_find_gives_what_looking_up_word_by_word_gives(shipped):
     from conftest import read_corpus
     from monitor.places import load_gazetteer

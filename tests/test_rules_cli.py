@@ -22,6 +22,7 @@ def invoke(*args, input=None):
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_rules_check_ok():
     result = invoke("rules", "check", "--rules", str(REPO / "rules"))
     assert result.exit_code == 0 and "ok (" in result.output
@@ -37,6 +38,7 @@ def test_rules_check_shows_file_line_column_and_caret(tmp_path):
     assert lines[2] == " " * 32 + "^"
 
 
+@pytest.mark.slow
 def test_rules_test_explains(tmp_path):
     source = tmp_path / "article.txt"
     source.write_text("Russian offensive near Vovchansk\nTroops pressed on towards Kharkiv as a ceasefire "
@@ -48,11 +50,13 @@ def test_rules_test_explains(tmp_path):
     assert "UA-63" in out and '"Kharkiv"' in out and '"Vovchansk"' in out
 
 
+@pytest.mark.slow
 def test_rules_test_reads_stdin():
     result = invoke("rules", "test", "--rules", str(REPO / "rules"), "-", input="Перемир'я\nСторони погодили перемир’я в Херсоні.")
     assert result.exit_code == 0 and "ceasefire" in result.output and "UA-65" in result.output
 
 
+@pytest.mark.slow
 def test_rules_test_jsonl(tmp_path):
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
@@ -128,6 +132,7 @@ def _archive(tmp_path, n: int):
     return config
 
 
+@pytest.mark.slow
 def test_rematch_tags_the_archive(tmp_path):
     config = _archive(tmp_path, 40)
     result = invoke("--config", str(config), "rematch", "--batch", "7")
@@ -141,12 +146,14 @@ def test_rematch_tags_the_archive(tmp_path):
     assert jobs == 0  # finished jobs leave nothing behind
 
 
+@pytest.mark.slow
 def test_rematch_unknown_rule(tmp_path):
     config = _archive(tmp_path, 2)
     result = CliRunner().invoke(cli, ["--config", str(config), "rematch", "--rule", "nope"])
     assert result.exit_code == 2 and "no rule named 'nope'" in result.output
 
 
+@pytest.mark.slow
 def test_rematch_interrupted_then_resumed(tmp_path):
     config = _archive(tmp_path, 3000)
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "rematch", "--batch", "50"],

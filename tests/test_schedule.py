@@ -15,6 +15,8 @@ from monitor.rules import load_rules
 from monitor.store import Store
 from monitor.workers import Workers
 
+pytestmark = pytest.mark.slow  # real processes and servers: `pytest -m "not slow"` leaves them out
+
 START = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 

@@ -84,6 +84,7 @@ PIECES = ["AND", "OR", "NOT", "-", "NEAR/3", "NEAR/", "NEAR(", "ONEAR/2", "(", "
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(PIECES) | st.text(max_size=8), max_size=12).map(lambda parts: " ".join(parts)))
+@pytest.mark.slow
 def test_any_text_gives_an_expression_fts5_accepts(fts_table, box):
     search = translate(box, {"drones": (Term(("дрон",)), Term(("kamikaze", "drone*")))})
     if search.fts is not None:
@@ -242,6 +243,7 @@ def test_newest_first(archive):
     assert [row["id"] for row in canned(path, "дрон")] == [ids[k] for k in ("drony", "droniv", "dronamy", "old_drone")]
 
 
+@pytest.mark.slow
 def test_a_set_of_the_rules_folder(archive, monkeypatch):
     path, ids = archive
     monkeypatch.delenv(serve.RULES_ENV, raising=False)
@@ -282,6 +284,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_the_search_in_a_running_monitor_serve(archive, tmp_path):
     path, ids = archive
     port = _free_port()
@@ -344,6 +347,7 @@ def test_monitor_search_prints_a_table_in_80_columns(archive, bare):
     assert month.exit_code == 0 and "1 article," in month.output and "Нічна атака" in month.output
 
 
+@pytest.mark.slow
 def test_monitor_search_says_when_nothing_matches(archive, bare):
     path, _ = archive
     for box in ["шахед", '"', "NEAR(шахед", "'; DROP TABLE articles; --"]:
@@ -360,6 +364,7 @@ def test_monitor_search_names_a_wrong_since_and_a_missing_archive(archive, bare)
     assert not (bare / "none.db").exists()
 
 
+@pytest.mark.slow
 def test_monitor_search_as_a_real_process_without_a_config(archive, bare):
     path, _ = archive
     env = {k: v for k, v in os.environ.items() if k != "MONITOR_CONFIG"}

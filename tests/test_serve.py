@@ -49,6 +49,7 @@ PARAMS = {"hits_in_place": "?place=Харків&rule=&days=36500", "story": "?st
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
+@pytest.mark.slow
 def test_every_canned_query_runs(archive, name):
     response = get(archive, f"/archive/{name}.json{PARAMS[name]}{'&' if PARAMS[name] else '?'}_shape=array")
     assert response.status_code == 200, response.text
@@ -170,6 +171,7 @@ def test_hits_in_a_place_by_other_spellings(placed, place, expected):
     assert sorted(stories(placed, place=place, rule="", days="")) == expected
 
 
+@pytest.mark.slow
 def test_a_feed_without_dates_is_placed_in_time_by_its_fetch(placed):
     kiev = stories(placed, place="Kiev")["kiev"]
     assert kiev["first_published"] == kiev["last_published"] == iso(NOW)
@@ -293,6 +295,7 @@ RECURSIVE = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SEL
 CROSS_JOIN = "SELECT count(*) FROM places a, places b, places c, places d, places e, places f"  # 30^6 rows
 
 
+@pytest.mark.slow
 def test_a_value_past_the_length_limit_fails_at_once(workbench):
     for sql in ["SELECT length(zeroblob(200000000))", "SELECT zeroblob(200000000)", "SELECT randomblob(200000000)",
                 "SELECT length(printf('%.*c', 20000000, 'x') || 'y')"]:
@@ -308,6 +311,7 @@ def test_a_value_past_the_length_limit_fails_at_once(workbench):
     assert article.status_code == 200 and article.json()["rows"][0][0] > 0  # stored text is well within
 
 
+@pytest.mark.slow
 def test_a_result_past_its_limit_fails(workbench):
     twelve_mib = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 12) SELECT zeroblob(1048576) FROM c"
     response = workbench.sql(twelve_mib)
@@ -335,6 +339,7 @@ def test_printf_cannot_outrun_the_time_limit_in_one_step(workbench):
 PAGES = ("/archive/feed_health.json?_shape=array", "/archive/articles", "/archive/places.json?_shape=array")
 
 
+@pytest.mark.slow
 def test_heavy_sql_does_not_starve_the_pages(workbench):
     assert [workbench.client.get(path).status_code for path in PAGES] == [200, 200, 200]  # templates compiled
     heavy = [lambda: workbench.sql(RECURSIVE) for _ in range(6)]
@@ -355,6 +360,7 @@ def test_heavy_sql_does_not_starve_the_pages(workbench):
     assert all("took too long" in a.json()["error"] for a in answers if a.status_code == 400)
 
 
+@pytest.mark.slow
 def test_a_query_is_answered_near_the_time_limit(archive):
     with Workbench(archive) as workbench:
         # SQLite stops these at the limit itself (its progress handler, between steps).
@@ -438,6 +444,7 @@ def _steps(path, query: str, params: dict) -> tuple[int, int]:
 @pytest.mark.parametrize("query, params", [("hits_in_place", {"place": "", "rule": "", "days": "30"}),
                                            ("hits_in_place", {"place": "Sumy", "rule": "a", "days": ""}),
                                            ("rule_volume", {"rule": ""})])
+@pytest.mark.slow
 def test_hits_in_place_and_rule_volume_stay_linear_in_the_hits(tmp_path, query, params):
     """Four times the articles, about four times the work: a subquery per story over the hits (the
     first version) grew with their square, 90 s on 100,000 articles; these take 0.5 s there."""
@@ -468,6 +475,7 @@ def desk(placed, tmp_path_factory):
         yield running
 
 
+@pytest.mark.slow
 def test_monitor_serve_leaves_no_file_behind(desk):
     assert [path.name for path in desk.tmp.iterdir()] == []
     with open(f"/proc/{desk.proc.pid}/cmdline") as cmdline:

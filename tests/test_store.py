@@ -101,6 +101,7 @@ def test_sqlite_errors_become_store_errors_and_a_lock_is_busy(message, busy):
     assert str(error) == f"store: a.db: {message}"
 
 
+@pytest.mark.slow
 def test_migration_moves_the_key_to_url_key_and_links_as_the_site_did(db_path):
     """An archive of the schema before url_key (url was the canonical key, https for every site):
     url_key gets the key and its UNIQUE index, url the stored feed link less its tracking tags (the

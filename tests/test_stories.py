@@ -74,6 +74,7 @@ def test_text_hash_ignores_spacing_case_and_punctuation():
 
 
 @pytest.mark.parametrize("how", ["boilerplate", "cut", "added", "headline"])
+@pytest.mark.slow
 def test_syndicated_copies_are_similar_and_other_articles_are_not(how):
     rng = random.Random(7)
     texts = bodies()
@@ -120,6 +121,7 @@ def test_copies_outside_the_window_start_a_new_story(tmp_path):
         assert [r[0] for r in store.db.execute("SELECT DISTINCT article_id FROM story_bands")] == [2]
 
 
+@pytest.mark.slow
 def test_successive_polls_update_the_article_in_place(tmp_path):
     """nodejs-feed1..3 are three real polls of one feed: one item whose text grew. One article,
     revision 3, the last text; no second article, no second story."""
@@ -146,6 +148,7 @@ def test_successive_polls_update_the_article_in_place(tmp_path):
             assert (stats.parsed, stats.updated) == (0, 0)
 
 
+@pytest.mark.slow
 def test_the_pages_canonical_url_names_the_article(tmp_path):
     """Two feeds link one article through different redirect URLs; the page names itself (rel=canonical),
     so it is stored once."""

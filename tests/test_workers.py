@@ -14,6 +14,7 @@ def run(coro):
     return asyncio.run(coro)
 
 
+@pytest.mark.slow
 def test_hung_task_is_killed_and_others_finish():
     with Workers(2, memory_limit=2 * 2**30) as workers:
         async def go():
@@ -28,6 +29,7 @@ def test_hung_task_is_killed_and_others_finish():
         assert run(workers.run(10, worker_tasks.sleep, 0.01)) == 0.01  # the pool works afterwards
 
 
+@pytest.mark.slow
 def test_dying_worker_is_recorded_and_replaced():
     with Workers(2) as workers:
         async def go():
