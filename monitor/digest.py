@@ -40,6 +40,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .config import DigestConfig, require_mail
 from .errors import DigestError  # callers catch it as digest.DigestError
 from .index import inflections, tokenize
+from .model import from_iso
 from .text import APOSTROPHES, fold, plural
 
 log = logging.getLogger("monitor")
@@ -143,15 +144,6 @@ def _pieces(text: str, terms: list[str]) -> list[tuple[str, bool]]:
     return out
 
 
-def _time(value: str | None) -> datetime | None:
-    """A stored time (ISO 8601, UTC when it says no zone) as an aware datetime; None when unreadable."""
-    try:
-        when = datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
 def _shown(when: datetime | None) -> str:
     return f"{when.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC" if when else ""
 
@@ -182,15 +174,15 @@ def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start
         sources = [clean(s) for s in row["sources"] if s != row["feed"]]
         codes = [c for c in (row["places"] or "").split(",") if c]
         places.update(codes)
-        published = _time(row["published"])
+        published = from_iso(row["published"])
         entries[story] = Entry(
             story_id=story, article_id=row["article_id"],
             title=_pieces(clean(row["title"]) or "(no title)", row["terms"]), url=url,
             archive_url=f"{archive}/articles/{row['article_id']}" if archive else None, feed=clean(row["feed"]),
-            published=_shown(published), found=_shown(_time(row["fetched"])),
+            published=_shown(published), found=_shown(from_iso(row["fetched"])),
             places=[(c, clean(names.get(c, c))) for c in codes],
             snippet=_pieces(clean(row["snippet"]), row["terms"]), also_in=sources,
-            when=published or _time(row["fetched"]),
+            when=published or from_iso(row["fetched"]),
         )
     fresh: list[Section] = []
     older: list[Section] = []

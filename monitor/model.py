@@ -1,12 +1,29 @@
 """Plain data types that the stages pass to each other.
 
 No library object (a feedparser dict, an httpx response) travels past the stage that made it: each
-stage turns what its library gives it into one of these.
+stage turns what its library gives it into one of these. Times travel as ISO 8601 UTC text
+(`2026-11-25T08:05:00Z`), written by `iso` and read back by `from_iso`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+
+def iso(when: datetime) -> str:
+    """`when` as the archive and the records write a time: ISO 8601, UTC, to the second."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """An ISO 8601 time (Z or an offset; UTC when it names no zone) as an aware datetime; None when
+    blank or unreadable."""
+    try:
+        when = datetime.fromisoformat((text or "").strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 @dataclass(slots=True)

@@ -32,7 +32,7 @@ import feedparser
 from lxml import etree
 
 from .errors import ParseError
-from .model import Item, ParsedFeed
+from .model import Item, ParsedFeed, from_iso, iso
 from .text import charset_of, detect_charset, html_to_text, is_utf8
 
 _XML_DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([-\w.:]+)[\"']", re.IGNORECASE)
@@ -176,7 +176,7 @@ def _xml_item(entry, url: str) -> Item:
             content = part["value"]
     summary = content if len(content) > len(entry.get("summary", "")) else entry.get("summary", "")
     parsed = entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
-    published = _iso(datetime.fromtimestamp(calendar.timegm(parsed), timezone.utc)) if parsed else None
+    published = iso(datetime.fromtimestamp(calendar.timegm(parsed), timezone.utc)) if parsed else None
     return _item(
         guid=guid,
         link=urljoin(url, link.strip()) if link else None,
@@ -333,16 +333,15 @@ def _quick_date(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    when = from_iso(value)
+    if when is None:
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             raise _NotQuick from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return _iso(when)
+    return iso(when)
 
 
 # --------------------------------------------------------------------------------------------- JSON
@@ -403,22 +402,11 @@ def readable_date(value: str | None) -> str | None:
 
 
 def _json_date(value) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return _iso(when)
+    when = from_iso(value) if isinstance(value, str) else None
+    return iso(when) if when else None
 
 
 # ----------------------------------------------------------------------------------------- common
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _item(*, guid, link, title, summary, published, author) -> Item:
