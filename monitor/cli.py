@@ -537,62 +537,46 @@ def _read_source(source: str) -> tuple[str, str, str | None]:
 @click.pass_context
 def rematch(ctx: click.Context, since: str | None, rule_name: str | None, rules_dir: str | None, batch: int) -> None:
     """Re-apply the rules and places to the archive: resumable, one transaction per batch."""
-    import hashlib
-    import json
     import signal
-    from datetime import date
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .places import load_gazetteer
-    from .rules import tag
+    from . import rematch as rematch_stage
 
-    if since:
-        try:
-            date.fromisoformat(since[:10])
-        except ValueError:
-            raise click.BadParameter("must be a date such as 2026-11-01", param_hint="--since") from None
+    try:
+        rematch_stage.check_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    columns = (TextColumn("rematch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    bar = Progress(*columns, console=Console(stderr=True))
+    tasks = []
+
+    def shown(job) -> None:
+        if not tasks:  # the job is known: say whether it resumes, then show the bar
+            if job.resumed:
+                click.echo(f"resuming: {job.done:,} of {job.total:,} articles were done", err=True)
+            bar.start()
+            tasks.append(bar.add_task("rematch", total=job.total, completed=job.done, rate=""))
+        else:
+            bar.update(tasks[0], completed=job.done, rate=f"{job.rate:,.0f} articles/s")
+
     with _fatal_errors():
         config = _load(ctx, feeds=False)
         folder = Path(rules_dir) if rules_dir else config.rules
         ruleset = load_rules(folder)
-        if rule_name and rule_name not in {r.name for r in ruleset.rules}:
-            raise RuleError(f"no rule named {rule_name!r} in {folder}")
-        gazetteer = load_gazetteer()
-        fingerprint = hashlib.sha256("\n".join(f"{r.name}={r.query}" for r in ruleset.rules).encode()).hexdigest()[:16]
-        args = json.dumps({"since": since, "rule": rule_name, "rules": fingerprint})
         stopping = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.append(True))
-        with _archive_store(config) as store:
-            store.sync_places(gazetteer.places)
-            job = store.job("rematch", args, lambda: store.count_since(since))
-            if job["resumed"]:
-                click.echo(f"resuming: {job['done']:,} of {job['total']:,} articles were done", err=True)
-            started, done_before = time.perf_counter(), job["done"]
-            last_id, done = job["last_id"], job["done"]
-            columns = (TextColumn("rematch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-            with Progress(*columns, console=Console(stderr=True)) as progress:
-                task = progress.add_task("rematch", total=job["total"], completed=done, rate="")
-                while not stopping:
-                    rows = store.articles_after(last_id, since, batch)
-                    if not rows:
-                        break
-                    tagged = []
-                    for row in rows:
-                        matches, places = tag(ruleset, gazetteer, title=row["title"], text=row["text"], lang=row["lang"], feed=row["feed"])
-                        tagged.append((row["id"], matches, places))
-                    store.retag("rematch", tagged, rule_name, _now())
-                    last_id, done = rows[-1]["id"], done + len(rows)
-                    rate = (done - done_before) / max(1e-9, time.perf_counter() - started)
-                    progress.update(task, completed=done, rate=f"{rate:,.0f} articles/s")
-            seconds = time.perf_counter() - started
-            if stopping:
-                click.echo(f"interrupted after {done:,} of {job['total']:,} articles; run the same command again to resume", err=True)
-                sys.exit(130)
-            store.finish_job("rematch")
-    click.echo(f"rematched {done:,} articles ({done - done_before:,} in this run, "
-               f"{(done - done_before) / max(1e-9, seconds):,.0f} articles/s)", err=True)
+        try:
+            job = rematch_stage.rematch(lambda: _archive_store(config), ruleset, folder, since=since, rule=rule_name,
+                                        batch=batch, clock=_now, stopping=lambda: bool(stopping), progress=shown)
+        finally:
+            bar.stop()
+    if job.interrupted:
+        click.echo(f"interrupted after {job.done:,} of {job.total:,} articles; run the same command again to resume", err=True)
+        sys.exit(130)
+    click.echo(f"rematched {job.done:,} articles ({job.done - job.done_before:,} in this run, "
+               f"{job.rate:,.0f} articles/s)", err=True)
 
 
 @cli.command()
