@@ -246,35 +246,26 @@ def feeds(ctx: click.Context) -> None:
     """Show each feed's health: last status, error, articles, next poll (or manage the feeds)."""
     if ctx.invoked_subcommand is not None:
         return
+    from .health import feed_health
+
     with _fatal_errors():
         config = _load(ctx)
         with _archive_store(config) as store:
-            now = _now()
-            store.sync_feeds(config.feeds, now)
-            rows = store.health()
-            stale = dict(store.silent_feeds(now))
+            healths = feed_health(store, config.feeds, _now())
     table = Table(title=f"feeds in {config.database}")
     for column in ("feed", "kind", "state", "status", "errors", "articles", "last success", "next poll", "last error"):
         table.add_column(column, overflow="fold")
-    for row in rows:
-        if not row["active"]:
-            continue
-        if row["error_count"]:
-            state, style = f"failing ({row['failure'] or 'temporary'})", "red"
-        elif row["name"] in stale:
-            state, style = f"stale: nothing new since {stale[row['name']]}", "yellow"
-        elif row["last_poll"] is None:
-            state, style = "new", ""
-        else:
-            state, style = "ok", "green"
+    for health in healths:
+        row = health.row
         table.add_row(
-            row["name"], row["kind"], state, str(row["status"] or "—"), str(row["error_count"]), str(row["article_count"]),
-            row["last_success"] or "never", row["next_poll"] or "now", row["last_error"] or "", style=style,
+            row["name"], row["kind"], health.state, str(row["status"] or "—"), str(row["error_count"]), str(row["article_count"]),
+            row["last_success"] or "never", row["next_poll"] or "now", row["last_error"] or "", style=_STYLES[health.level],
         )
     # Piped output is read by grep and scripts: don't wrap it to an imaginary 80 columns.
     Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
+_STYLES = {"failing": "red", "stale": "yellow", "new": "", "ok": "green"}
 _RELOAD = "reload the daemon (systemctl reload monitor) to"
 
 
