@@ -408,40 +408,40 @@ def rules_test(ctx: click.Context, rules_dir: str | None, jsonl, source: str | N
     """Run the rules and place tagging on text: SOURCE is a file, a URL, or - for standard input."""
     import json
 
+    from . import trial as trial_stage
+    from .errors import FeedError
     from .places import load_gazetteer
-    from .rules import tag
 
     with _fatal_errors():
         ruleset = load_rules(_rules_dir(ctx, rules_dir))
     gazetteer = load_gazetteer()
     if jsonl is not None:
-        for number, line in enumerate(jsonl, start=1):
-            if not line.strip():
-                continue
-            try:
-                case = json.loads(line)
-                matches, places = tag(ruleset, gazetteer, title=str(case.get("title") or ""),
-                                      text=str(case.get("text") or ""), lang=case.get("lang"))
-            except (ValueError, AttributeError) as exc:
-                click.echo(f"monitor: {jsonl.name}:{number}: not a JSON object with title and text ({exc})", err=True)
-                sys.exit(2)
-            click.echo(json.dumps({"id": case.get("id"), "rules": [m.rule for m in matches], "places": places},
-                                  ensure_ascii=False))
+        try:
+            for tagged in trial_stage.tag_cases(ruleset, gazetteer, jsonl):
+                click.echo(json.dumps(tagged, ensure_ascii=False))
+        except trial_stage.BadCase as exc:
+            click.echo(f"monitor: {jsonl.name}:{exc}", err=True)
+            sys.exit(2)
         return
     if not source:
         raise click.UsageError("give --jsonl FILE, a FILE, a URL, or - for standard input")
-    title, text, lang = _read_source(source)
-    matches, places = tag(ruleset, gazetteer, title=title, text=text, lang=lang)
+    try:
+        trial = trial_stage.try_source(ruleset, gazetteer, source)
+    except FeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.FileError(source, hint=exc.strerror) from None
+    title, text, lang = trial.sample.title, trial.sample.text, trial.sample.lang
     console = Console(width=None if sys.stdout.isatty() else 120)
     console.print(f"[bold]{title or '(no title)'}[/]  ({len(text.split())} words{', ' + lang if lang else ''})")
-    console.print(f"\n[bold]rules[/]: {len(matches)} of {len(ruleset)} matched")
-    for m in matches:
+    console.print(f"\n[bold]rules[/]: {len(trial.matches)} of {len(ruleset)} matched")
+    for m in trial.matches:
         console.print(f"  [green]{m.rule}[/] in {m.field or 'metadata'}: {', '.join(m.terms) or '(filters only)'}")
         if m.snippet:
             console.print(f"      {m.snippet}", markup=False)
-    console.print(f"\n[bold]places[/]: {', '.join(places) or 'none'}")
+    console.print(f"\n[bold]places[/]: {', '.join(trial.places) or 'none'}")
     names = {p.code: p.name_en for p in gazetteer.places}
-    for hit in sorted(gazetteer.tag(title, text), key=lambda h: (h.field != "title", h.start)):
+    for hit in trial.hits:
         console.print(f"  {hit.code} {names.get(hit.code, '')}: \"{hit.name}\" ({hit.via}, {hit.field})", markup=False)
 
 
@@ -482,41 +482,6 @@ def rules_eval(ctx: click.Context, rules_dir: str | None, only: tuple[str, ...],
     if low:
         click.echo(f"monitor: F1 under {fail_under}: {', '.join(low)}", err=True)
         sys.exit(1)
-
-
-def _read_source(source: str) -> tuple[str, str, str | None]:
-    """Title, text and language of a file, a URL or standard input. HTML is extracted first."""
-    from .extract import extract
-
-    if source.startswith(("http://", "https://")):
-        from .config import default_fetch
-        from .fetch import PAGE_ACCEPT, Fetcher
-        from .errors import FeedError
-
-        async def get():
-            async with Fetcher(default_fetch()) as fetcher:
-                return await fetcher.get(source, feed="rules test", max_bytes=8 * 2**20, deadline=30, accept=PAGE_ACCEPT)
-
-        try:
-            response = asyncio.run(get())
-        except FeedError as exc:
-            raise click.ClickException(str(exc)) from None
-        body, ctype = response.body, response.content_type
-    else:
-        try:
-            body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-        except OSError as exc:
-            raise click.FileError(source, hint=exc.strerror) from None
-        ctype = ""
-    if body.lstrip()[:1] == b"<":
-        got = extract(body, url=source if "://" in source else "", content_type=ctype)
-        return got.title or "", got.text, got.lang
-    from .extract import language
-    from .text import decode_html
-
-    raw, _ = decode_html(body, ctype)
-    title, _, text = raw.strip().partition("\n")
-    return title.strip(), text.strip(), language(raw)
 
 
 @cli.command()
