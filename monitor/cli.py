@@ -671,9 +671,20 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
+    rows = _stats_rows(s)
+    table = Table(title=f"archive {config.database}")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+def _stats_rows(s: dict) -> list[tuple[str, str]]:
+    """The lines of `monitor stats`: what, and its value as a person reads it."""
     share = s["free_pages"] / s["pages"] if s["pages"] else 0.0
     last_prune = s["last_prune"] and f"{s['last_prune']} ({s['last_prune_articles']:,} articles deleted)"
-    rows = [
+    return [
         ("archive", "writable" if s["writable"] else "FULL: no new page can be written; free space on its disk, "
                                                       "or raise its quota"),
         ("free disk space", _bytes(s["free_bytes"])),
@@ -693,12 +704,6 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         ("last prune", last_prune or "never"),
         ("last VACUUM", s["last_vacuum"] or "never"),
     ]
-    table = Table(title=f"archive {config.database}")
-    table.add_column("what")
-    table.add_column("value", overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
 def _bytes(n: int) -> str:

@@ -119,7 +119,8 @@ DIGEST_SETTINGS: dict[str, Setting] = {
     "spike_factor": Setting(3.0, "factor", "A rule spikes when its hits in `spike_window` reach this many times its usual."),
     "spike_window": Setting(6 * 3600.0, "duration", "The recent stretch compared with the rule's usual rate."),
     "spike_alert": Setting(False, "bool", "Also mail a spike at once, not only in the next digest."),
-    "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file."),
+    "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file; "
+                    "sending mail needs it (not `digest --dry-run`)."),
 }
 
 SMTP_SETTINGS: dict[str, Setting] = {
