@@ -246,35 +246,26 @@ def feeds(ctx: click.Context) -> None:
     """Show each feed's health: last status, error, articles, next poll (or manage the feeds)."""
     if ctx.invoked_subcommand is not None:
         return
+    from .health import feed_health
+
     with _fatal_errors():
         config = _load(ctx)
         with _archive_store(config) as store:
-            now = _now()
-            store.sync_feeds(config.feeds, now)
-            rows = store.health()
-            stale = dict(store.silent_feeds(now))
+            healths = feed_health(store, config.feeds, _now())
     table = Table(title=f"feeds in {config.database}")
     for column in ("feed", "kind", "state", "status", "errors", "articles", "last success", "next poll", "last error"):
         table.add_column(column, overflow="fold")
-    for row in rows:
-        if not row["active"]:
-            continue
-        if row["error_count"]:
-            state, style = f"failing ({row['failure'] or 'temporary'})", "red"
-        elif row["name"] in stale:
-            state, style = f"stale: nothing new since {stale[row['name']]}", "yellow"
-        elif row["last_poll"] is None:
-            state, style = "new", ""
-        else:
-            state, style = "ok", "green"
+    for health in healths:
+        row = health.row
         table.add_row(
-            row["name"], row["kind"], state, str(row["status"] or "—"), str(row["error_count"]), str(row["article_count"]),
-            row["last_success"] or "never", row["next_poll"] or "now", row["last_error"] or "", style=style,
+            row["name"], row["kind"], health.state, str(row["status"] or "—"), str(row["error_count"]), str(row["article_count"]),
+            row["last_success"] or "never", row["next_poll"] or "now", row["last_error"] or "", style=_STYLES[health.level],
         )
     # Piped output is read by grep and scripts: don't wrap it to an imaginary 80 columns.
     Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
+_STYLES = {"failing": "red", "stale": "yellow", "new": "", "ok": "green"}
 _RELOAD = "reload the daemon (systemctl reload monitor) to"
 
 
@@ -417,40 +408,40 @@ def rules_test(ctx: click.Context, rules_dir: str | None, jsonl, source: str | N
     """Run the rules and place tagging on text: SOURCE is a file, a URL, or - for standard input."""
     import json
 
+    from . import trial as trial_stage
+    from .errors import FeedError
     from .places import load_gazetteer
-    from .rules import tag
 
     with _fatal_errors():
         ruleset = load_rules(_rules_dir(ctx, rules_dir))
     gazetteer = load_gazetteer()
     if jsonl is not None:
-        for number, line in enumerate(jsonl, start=1):
-            if not line.strip():
-                continue
-            try:
-                case = json.loads(line)
-                matches, places = tag(ruleset, gazetteer, title=str(case.get("title") or ""),
-                                      text=str(case.get("text") or ""), lang=case.get("lang"))
-            except (ValueError, AttributeError) as exc:
-                click.echo(f"monitor: {jsonl.name}:{number}: not a JSON object with title and text ({exc})", err=True)
-                sys.exit(2)
-            click.echo(json.dumps({"id": case.get("id"), "rules": [m.rule for m in matches], "places": places},
-                                  ensure_ascii=False))
+        try:
+            for tagged in trial_stage.tag_cases(ruleset, gazetteer, jsonl):
+                click.echo(json.dumps(tagged, ensure_ascii=False))
+        except trial_stage.BadCase as exc:
+            click.echo(f"monitor: {jsonl.name}:{exc}", err=True)
+            sys.exit(2)
         return
     if not source:
         raise click.UsageError("give --jsonl FILE, a FILE, a URL, or - for standard input")
-    title, text, lang = _read_source(source)
-    matches, places = tag(ruleset, gazetteer, title=title, text=text, lang=lang)
+    try:
+        trial = trial_stage.try_source(ruleset, gazetteer, source)
+    except FeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.FileError(source, hint=exc.strerror) from None
+    title, text, lang = trial.sample.title, trial.sample.text, trial.sample.lang
     console = Console(width=None if sys.stdout.isatty() else 120)
     console.print(f"[bold]{title or '(no title)'}[/]  ({len(text.split())} words{', ' + lang if lang else ''})")
-    console.print(f"\n[bold]rules[/]: {len(matches)} of {len(ruleset)} matched")
-    for m in matches:
+    console.print(f"\n[bold]rules[/]: {len(trial.matches)} of {len(ruleset)} matched")
+    for m in trial.matches:
         console.print(f"  [green]{m.rule}[/] in {m.field or 'metadata'}: {', '.join(m.terms) or '(filters only)'}")
         if m.snippet:
             console.print(f"      {m.snippet}", markup=False)
-    console.print(f"\n[bold]places[/]: {', '.join(places) or 'none'}")
+    console.print(f"\n[bold]places[/]: {', '.join(trial.places) or 'none'}")
     names = {p.code: p.name_en for p in gazetteer.places}
-    for hit in sorted(gazetteer.tag(title, text), key=lambda h: (h.field != "title", h.start)):
+    for hit in trial.hits:
         console.print(f"  {hit.code} {names.get(hit.code, '')}: \"{hit.name}\" ({hit.via}, {hit.field})", markup=False)
 
 
@@ -493,41 +484,6 @@ def rules_eval(ctx: click.Context, rules_dir: str | None, only: tuple[str, ...],
         sys.exit(1)
 
 
-def _read_source(source: str) -> tuple[str, str, str | None]:
-    """Title, text and language of a file, a URL or standard input. HTML is extracted first."""
-    from .extract import extract
-
-    if source.startswith(("http://", "https://")):
-        from .config import default_fetch
-        from .fetch import PAGE_ACCEPT, Fetcher
-        from .errors import FeedError
-
-        async def get():
-            async with Fetcher(default_fetch()) as fetcher:
-                return await fetcher.get(source, feed="rules test", max_bytes=8 * 2**20, deadline=30, accept=PAGE_ACCEPT)
-
-        try:
-            response = asyncio.run(get())
-        except FeedError as exc:
-            raise click.ClickException(str(exc)) from None
-        body, ctype = response.body, response.content_type
-    else:
-        try:
-            body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-        except OSError as exc:
-            raise click.FileError(source, hint=exc.strerror) from None
-        ctype = ""
-    if body.lstrip()[:1] == b"<":
-        got = extract(body, url=source if "://" in source else "", content_type=ctype)
-        return got.title or "", got.text, got.lang
-    from .extract import language
-    from .text import decode_html
-
-    raw, _ = decode_html(body, ctype)
-    title, _, text = raw.strip().partition("\n")
-    return title.strip(), text.strip(), language(raw)
-
-
 @cli.command()
 @click.option("--since", metavar="DATE", help="Only articles published (or fetched) on or after DATE (YYYY-MM-DD).")
 @click.option("--rule", "rule_name", metavar="NAME", help="Re-apply only this rule (places are re-tagged too).")
@@ -537,62 +493,46 @@ def _read_source(source: str) -> tuple[str, str, str | None]:
 @click.pass_context
 def rematch(ctx: click.Context, since: str | None, rule_name: str | None, rules_dir: str | None, batch: int) -> None:
     """Re-apply the rules and places to the archive: resumable, one transaction per batch."""
-    import hashlib
-    import json
     import signal
-    from datetime import date
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .places import load_gazetteer
-    from .rules import tag
+    from . import rematch as rematch_stage
 
-    if since:
-        try:
-            date.fromisoformat(since[:10])
-        except ValueError:
-            raise click.BadParameter("must be a date such as 2026-11-01", param_hint="--since") from None
+    try:
+        rematch_stage.check_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    columns = (TextColumn("rematch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    bar = Progress(*columns, console=Console(stderr=True))
+    tasks = []
+
+    def shown(job) -> None:
+        if not tasks:  # the job is known: say whether it resumes, then show the bar
+            if job.resumed:
+                click.echo(f"resuming: {job.done:,} of {job.total:,} articles were done", err=True)
+            bar.start()
+            tasks.append(bar.add_task("rematch", total=job.total, completed=job.done, rate=""))
+        else:
+            bar.update(tasks[0], completed=job.done, rate=f"{job.rate:,.0f} articles/s")
+
     with _fatal_errors():
         config = _load(ctx, feeds=False)
         folder = Path(rules_dir) if rules_dir else config.rules
         ruleset = load_rules(folder)
-        if rule_name and rule_name not in {r.name for r in ruleset.rules}:
-            raise RuleError(f"no rule named {rule_name!r} in {folder}")
-        gazetteer = load_gazetteer()
-        fingerprint = hashlib.sha256("\n".join(f"{r.name}={r.query}" for r in ruleset.rules).encode()).hexdigest()[:16]
-        args = json.dumps({"since": since, "rule": rule_name, "rules": fingerprint})
         stopping = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.append(True))
-        with _archive_store(config) as store:
-            store.sync_places(gazetteer.places)
-            job = store.job("rematch", args, lambda: store.count_since(since))
-            if job["resumed"]:
-                click.echo(f"resuming: {job['done']:,} of {job['total']:,} articles were done", err=True)
-            started, done_before = time.perf_counter(), job["done"]
-            last_id, done = job["last_id"], job["done"]
-            columns = (TextColumn("rematch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-            with Progress(*columns, console=Console(stderr=True)) as progress:
-                task = progress.add_task("rematch", total=job["total"], completed=done, rate="")
-                while not stopping:
-                    rows = store.articles_after(last_id, since, batch)
-                    if not rows:
-                        break
-                    tagged = []
-                    for row in rows:
-                        matches, places = tag(ruleset, gazetteer, title=row["title"], text=row["text"], lang=row["lang"], feed=row["feed"])
-                        tagged.append((row["id"], matches, places))
-                    store.retag("rematch", tagged, rule_name, _now())
-                    last_id, done = rows[-1]["id"], done + len(rows)
-                    rate = (done - done_before) / max(1e-9, time.perf_counter() - started)
-                    progress.update(task, completed=done, rate=f"{rate:,.0f} articles/s")
-            seconds = time.perf_counter() - started
-            if stopping:
-                click.echo(f"interrupted after {done:,} of {job['total']:,} articles; run the same command again to resume", err=True)
-                sys.exit(130)
-            store.finish_job("rematch")
-    click.echo(f"rematched {done:,} articles ({done - done_before:,} in this run, "
-               f"{(done - done_before) / max(1e-9, seconds):,.0f} articles/s)", err=True)
+        try:
+            job = rematch_stage.rematch(lambda: _archive_store(config), ruleset, folder, since=since, rule=rule_name,
+                                        batch=batch, clock=_now, stopping=lambda: bool(stopping), progress=shown)
+        finally:
+            bar.stop()
+    if job.interrupted:
+        click.echo(f"interrupted after {job.done:,} of {job.total:,} articles; run the same command again to resume", err=True)
+        sys.exit(130)
+    click.echo(f"rematched {job.done:,} articles ({job.done - job.done_before:,} in this run, "
+               f"{job.rate:,.0f} articles/s)", err=True)
 
 
 @cli.command()
@@ -731,9 +671,20 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
+    rows = _stats_rows(s)
+    table = Table(title=f"archive {config.database}")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+def _stats_rows(s: dict) -> list[tuple[str, str]]:
+    """The lines of `monitor stats`: what, and its value as a person reads it."""
     share = s["free_pages"] / s["pages"] if s["pages"] else 0.0
     last_prune = s["last_prune"] and f"{s['last_prune']} ({s['last_prune_articles']:,} articles deleted)"
-    rows = [
+    return [
         ("archive", "writable" if s["writable"] else "FULL: no new page can be written; free space on its disk, "
                                                       "or raise its quota"),
         ("free disk space", _bytes(s["free_bytes"])),
@@ -753,12 +704,6 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         ("last prune", last_prune or "never"),
         ("last VACUUM", s["last_vacuum"] or "never"),
     ]
-    table = Table(title=f"archive {config.database}")
-    table.add_column("what")
-    table.add_column("value", overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
 def _bytes(n: int) -> str:

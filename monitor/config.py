@@ -12,9 +12,9 @@ import ipaddress
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,9 +29,20 @@ USER_AGENT = f"monitor/{__version__} (media monitor; +https://github.com/monitor
 
 @dataclass(frozen=True)
 class Setting:
+    """One key: its default, its kind (which converter checks it, and the type it becomes), its help."""
+
     default: Any
-    kind: str  # duration, size, int, bool, str, choice:a|b, list, time, timezone
+    kind: str  # a key of CONVERTERS, or choice:a|b, or list, addresses, mapping, feeds
     help: str
+    shown: str | None = None  # the README's default, when it is not a value (e.g. "cores, 1–4")
+
+    @property
+    def unit(self) -> str | None:
+        """What a bare number means."""
+        return UNITS.get(self.kind)
+
+
+UNITS = {"duration": "seconds", "retention": "seconds", "size": "bytes"}
 
 
 # Settings of one feed. Each can be set in `defaults:` for every feed or on the feed itself.
@@ -60,7 +71,7 @@ FEED_SETTINGS: dict[str, Setting] = {
 # Keys a feed entry has besides the feed settings.
 FEED_KEYS: dict[str, Setting] = {
     "url": Setting(None, "url", "The feed's URL (http or https). Required."),
-    "name": Setting(None, "str", "A short unique name; defaults to the URL's host and path."),
+    "name": Setting(None, "str", "A short unique name; defaults to the URL's host and path.", shown="host/path"),
     "type": Setting(
         "auto",
         "choice:auto|feed|sitemap|page",
@@ -76,12 +87,14 @@ FETCH_SETTINGS: dict[str, Setting] = {
     "concurrency": Setting(100, "int", "Requests in flight at once, over all hosts."),
     "per_host": Setting(4, "int", "Requests in flight at once to one host."),
     "max_redirects": Setting(5, "int", "Redirects followed before a request fails."),
-    "user_agent": Setting(USER_AGENT, "str", "The User-Agent header sent with every request."),
+    "user_agent": Setting(USER_AGENT, "str", "The User-Agent header sent with every request.",
+                          shown="monitor/VERSION (…)"),
     "max_retry_after": Setting(86400.0, "duration", "Longest Retry-After honoured; a longer one is cut to this."),
     "max_backoff": Setting(6 * 3600.0, "duration", "Longest delay between polls of a failing feed."),
     "crawl_delay": Setting(1.0, "duration", "Least time between two requests to one host of a crawled site (sitemaps, section pages); a longer robots.txt Crawl-delay wins (up to 1 min)."),
     "jitter": Setting(0.1, "fraction", "Each next poll is put off by up to this share of its delay, so feeds polled together drift apart."),
-    "extract_workers": Setting(max(1, min(4, os.cpu_count() or 1)), "int", "Processes extracting article text."),
+    "extract_workers": Setting(max(1, min(4, os.cpu_count() or 1)), "int", "Processes extracting article text.",
+                               shown="cores, 1–4"),
     "extract_timeout": Setting(60.0, "duration", "A page whose extraction takes longer is killed and recorded."),
     "extract_memory": Setting(2 * 2**30, "size", "Address-space limit of an extraction process."),
     "worker_tasks": Setting(200, "int", "Pages an extraction process handles before it is replaced (trafilatura grows)."),
@@ -106,12 +119,14 @@ DIGEST_SETTINGS: dict[str, Setting] = {
     "spike_factor": Setting(3.0, "factor", "A rule spikes when its hits in `spike_window` reach this many times its usual."),
     "spike_window": Setting(6 * 3600.0, "duration", "The recent stretch compared with the rule's usual rate."),
     "spike_alert": Setting(False, "bool", "Also mail a spike at once, not only in the next digest."),
-    "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file."),
+    "smtp": Setting(None, "mapping", "The SMTP server: host, port, security, username, password_env or password_file; "
+                    "sending mail needs it (not `digest --dry-run`)."),
 }
 
 SMTP_SETTINGS: dict[str, Setting] = {
     "host": Setting("localhost", "str", "SMTP server host."),
-    "port": Setting(None, "port", "SMTP port; defaults to 465 with tls, 587 with starttls, 25 otherwise."),
+    "port": Setting(None, "port", "SMTP port; defaults to 465 with tls, 587 with starttls, 25 otherwise.",
+                    shown="by security"),
     "security": Setting("starttls", "choice:starttls|tls|none", "How the connection is secured."),
     "username": Setting(None, "str", "SMTP login."),
     "password_env": Setting(None, "str", "Name of the environment variable holding the password."),
@@ -145,79 +160,42 @@ ARCHIVE_SETTINGS: dict[str, Setting] = {
 }
 
 
-@dataclass(frozen=True)
-class FeedConfig:
-    url: str
-    name: str
-    type: str = "auto"
-    follow: str | None = None
-    tags: tuple[str, ...] = ()
-    interval: float = 900.0
-    max_interval: float = 2 * 3600.0
-    full_text: bool = True
-    timeout: float = 30.0
-    max_feed_size: int = 50 * 2**20
-    max_page_size: int = 4 * 2**20
-    max_age: float = 2 * 86400.0
-    max_items: int = 100
-    revalidate_every: int = 24
-    private_links: str = "auto"
+# --------------------------------------------------------------------------------------------------
+# The records the stages get: one field per key above, its default the table's (never written twice).
+
+TYPES: dict[str, Any] = {
+    "duration": float, "retention": float | None, "size": int, "int": int, "priority": int, "factor": float,
+    "fraction": float, "port": int | None, "bool": bool, "str": str, "choice": str, "regex": str | None,
+    "url": str, "time": str, "timezone": str, "list": tuple[str, ...], "addresses": tuple[str, ...],
+    "address": str | None,
+}
 
 
-@dataclass(frozen=True)
-class FetchConfig:
-    concurrency: int
-    per_host: int
-    max_redirects: int
-    user_agent: str
-    max_retry_after: float
-    max_backoff: float
-    crawl_delay: float
-    jitter: float
-    extract_workers: int
-    extract_timeout: float
-    extract_memory: int
-    worker_tasks: int
-    fast_extraction: bool
+def _fields(table: dict[str, Setting], skip: tuple[str, ...] = (), rename: dict[str, str] | None = None) -> list:
+    rename = rename or {}
+    return [(rename.get(key, key), TYPES[s.kind.partition(":")[0]], field(default=s.default))
+            for key, s in table.items() if key not in skip]
 
 
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str = "localhost"
-    port: int | None = None
-    security: str = "starttls"
-    username: str | None = None
-    password_env: str | None = None
-    password_file: str | None = None
+def _record(name: str, doc: str, fields: list) -> type:
+    cls = make_dataclass(name, fields, frozen=True)
+    cls.__module__, cls.__doc__ = __name__, doc  # so that it pickles (to the workers) as monitor.config.<name>
+    return cls
 
 
-@dataclass(frozen=True)
-class DigestConfig:
-    to: tuple[str, ...] = ()
-    sender: str | None = None
-    time: str = "07:00"
-    timezone: str = "Europe/Kyiv"
-    send_empty: bool = False
-    subject: str = "monitor digest {date}: {stories} stories, {hits} hits"
-    rules: tuple[str, ...] = ()
-    language: str = "en"
-    archive_url: str | None = None
-    older_than: float = 2 * 86400.0
-    min_priority: int = 0
-    spike_factor: float = 3.0
-    spike_window: float = 6 * 3600.0
-    spike_alert: bool = False
-    smtp: SmtpConfig = field(default_factory=SmtpConfig)
-    line: int | None = None  # where `digest:` stands in the file, for the errors found only when mail is sent
-
-
-@dataclass(frozen=True)
-class ArchiveConfig:
-    """Retention: seconds, None for never."""
-
-    keep_unmatched: float | None = ARCHIVE_SETTINGS["keep_unmatched"].default
-    vacuum_every: float | None = ARCHIVE_SETTINGS["vacuum_every"].default
-    vacuum_min_free: float = ARCHIVE_SETTINGS["vacuum_min_free"].default
+FeedConfig = _record("FeedConfig", "One feed: FEED_KEYS, then FEED_SETTINGS.",
+                     [("url", str), ("name", str), *_fields(FEED_KEYS, skip=("url", "name")), *_fields(FEED_SETTINGS)])
+FetchConfig = _record("FetchConfig", "The fetcher and the extraction pool: FETCH_SETTINGS.", _fields(FETCH_SETTINGS))
+SmtpConfig = _record("SmtpConfig", "The SMTP server: SMTP_SETTINGS.", _fields(SMTP_SETTINGS))
+DigestConfig = _record(
+    "DigestConfig",
+    "DIGEST_SETTINGS (`from` is `sender`); `smtp` is None when none was given: mail cannot be sent then.",
+    [*_fields(DIGEST_SETTINGS, skip=("smtp",), rename={"from": "sender"}),
+     ("smtp", SmtpConfig | None, field(default=None)),
+     # where `digest:` stands in the file, for the errors found only when mail is sent
+     ("line", int | None, field(default=None))],
+)
+ArchiveConfig = _record("ArchiveConfig", "Retention (ARCHIVE_SETTINGS): seconds, None for never.", _fields(ARCHIVE_SETTINGS))
 
 
 @dataclass(frozen=True)
@@ -233,7 +211,7 @@ class Config:
 
 
 def default_fetch() -> FetchConfig:
-    return FetchConfig(**{k: s.default for k, s in FETCH_SETTINGS.items()})
+    return FetchConfig()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -371,72 +349,93 @@ def parse_size(raw: Any) -> int:
     return size
 
 
+def _whole(low: int, high: int, words: str) -> Callable[[Any], int]:
+    def convert(raw: Any) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+            raise ValueError(f"must be {words}, not {raw!r}")
+        return raw
+    return convert
+
+
+def _number(low: float, high: float) -> Callable[[Any], float]:
+    def convert(raw: Any) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not low <= raw <= high:
+            raise ValueError(f"must be a number from {low} to {high}, not {raw!r}")
+        return float(raw)
+    return convert
+
+
+def _bool(raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError(f"must be true or false, not {raw!r}")
+    return raw
+
+
+def _string(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError(f"must be a non-empty string, not {raw!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw.strip()):
+        raise ValueError(f"must not hold control characters (a line break in a header would break every request): {raw!r}")
+    return raw.strip()
+
+
+def _regex(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw:
+        raise ValueError(f"must be a regular expression, not {raw!r}")
+    try:
+        re.compile(raw)
+    except re.error as exc:
+        raise ValueError(f"is not a valid regular expression ({exc})") from None
+    return raw
+
+
+def _time(raw: Any) -> str:
+    if not isinstance(raw, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
+        # YAML 1.1 reads an unquoted 07:00 as a sexagesimal number
+        raise ValueError(f"must be a time of day written as \"HH:MM\" (quoted), not {raw!r}")
+    return raw
+
+
+def _timezone(raw: Any) -> str:
+    try:
+        ZoneInfo(str(raw))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"is not a known time zone: {raw!r}") from None
+    return str(raw)
+
+
+def _choice(choices: list[str], raw: Any) -> str:
+    if raw not in choices:
+        raise ValueError(f"must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
+# A kind's converter: the raw YAML value in, the checked value out, or ValueError saying what is wrong.
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "duration": parse_duration,
+    "size": parse_size,
+    "retention": parse_retention,
+    "int": _whole(1, 1_000_000, "a whole number from 1 to 1,000,000"),
+    "priority": _whole(-1000, 1000, "a whole number from -1000 to 1000"),
+    "port": _whole(1, 65535, "a port number from 1 to 65535"),
+    "factor": _number(1, 1000),
+    "fraction": _number(0, 1),
+    "address": lambda raw: _addresses(raw, many=False),
+    "addresses": lambda raw: _addresses(raw, many=True),
+    "bool": _bool,
+    "str": _string,
+    "regex": _regex,
+    "url": lambda raw: check_url(raw),  # defined below
+    "time": _time,
+    "timezone": _timezone,
+}
+
+
 def _convert(kind: str, raw: Any) -> Any:
-    if kind == "duration":
-        return parse_duration(raw)
-    if kind == "size":
-        return parse_size(raw)
-    if kind == "retention":
-        return parse_retention(raw)
-    if kind == "int":
-        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 1_000_000:
-            raise ValueError(f"must be a whole number from 1 to 1,000,000, not {raw!r}")
-        return raw
-    if kind == "priority":
-        if isinstance(raw, bool) or not isinstance(raw, int) or not -1000 <= raw <= 1000:
-            raise ValueError(f"must be a whole number from -1000 to 1000, not {raw!r}")
-        return raw
-    if kind == "factor":
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 1 <= raw <= 1000:
-            raise ValueError(f"must be a number from 1 to 1000, not {raw!r}")
-        return float(raw)
-    if kind == "fraction":
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw <= 1:
-            raise ValueError(f"must be a number from 0 to 1, not {raw!r}")
-        return float(raw)
-    if kind == "port":
-        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 65535:
-            raise ValueError(f"must be a port number from 1 to 65535, not {raw!r}")
-        return raw
-    if kind in ("address", "addresses"):
-        return _addresses(raw, many=kind == "addresses")
-    if kind == "bool":
-        if not isinstance(raw, bool):
-            raise ValueError(f"must be true or false, not {raw!r}")
-        return raw
-    if kind == "str":
-        if not isinstance(raw, str) or not raw.strip():
-            raise ValueError(f"must be a non-empty string, not {raw!r}")
-        if any(ord(c) < 32 or ord(c) == 127 for c in raw.strip()):
-            raise ValueError(f"must not hold control characters (a line break in a header would break every request): {raw!r}")
-        return raw.strip()
-    if kind.startswith("choice:"):
-        choices = kind.split(":", 1)[1].split("|")
-        if raw not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, not {raw!r}")
-        return raw
-    if kind == "regex":
-        if not isinstance(raw, str) or not raw:
-            raise ValueError(f"must be a regular expression, not {raw!r}")
-        try:
-            re.compile(raw)
-        except re.error as exc:
-            raise ValueError(f"is not a valid regular expression ({exc})") from None
-        return raw
-    if kind == "url":
-        return check_url(raw)
-    if kind == "time":
-        if not isinstance(raw, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
-            # YAML 1.1 reads an unquoted 07:00 as a sexagesimal number
-            raise ValueError(f"must be a time of day written as \"HH:MM\" (quoted), not {raw!r}")
-        return raw
-    if kind == "timezone":
-        try:
-            ZoneInfo(str(raw))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"is not a known time zone: {raw!r}") from None
-        return str(raw)
-    raise AssertionError(kind)
+    name, _, choices = kind.partition(":")
+    if name == "choice":
+        return _choice(choices.split("|"), raw)
+    return CONVERTERS[name](raw)
 
 
 def check_value(kind: str, raw: Any) -> Any:
@@ -488,6 +487,11 @@ def _settings(checker: _Checker, found: dict, table: dict[str, Setting], prefix:
     return {name: checker.value(node, f"{prefix}{name}", table[name].kind) for name, (node, _k) in found.items()}
 
 
+def _section(checker: _Checker, node: yaml.Node | None, key: str, table: dict[str, Setting]) -> dict[str, Any]:
+    """The keys given in one mapping section, checked; the records fill in the defaults."""
+    return _settings(checker, checker.mapping(node, key, table), table, f"{key}.")
+
+
 def load(path: str | os.PathLike) -> Config:
     """Read and check a config file. Raises ConfigError naming file, line and key."""
     path = Path(path)
@@ -509,18 +513,32 @@ def loads(text: str, path: Path) -> Config:
         raise ConfigError("is empty: it needs at least a `feeds:` list", file=file)
     top = checker.mapping(root, "", TOP_SETTINGS)
     values = _settings(checker, {k: v for k, v in top.items() if k != "feeds"}, TOP_SETTINGS, "")
+    defaults = _section(checker, values.get("defaults"), "defaults", FEED_SETTINGS)
+    feed_nodes = checker.value(top["feeds"][0], "feeds", "feeds") if "feeds" in top else []
+    digest = None
+    if values.get("digest") is not None:
+        digest = _digest(checker, values["digest"], line=top["digest"][1].start_mark.line + 1)
+    stories = _section(checker, values.get("stories"), "stories", STORY_SETTINGS)
+    base = path.parent
+    return Config(
+        path=path,
+        database=base / values.get("database", TOP_SETTINGS["database"].default),
+        rules=base / values.get("rules", TOP_SETTINGS["rules"].default),
+        feeds=_feeds(checker, feed_nodes, defaults),
+        fetch=FetchConfig(**_section(checker, values.get("fetch"), "fetch", FETCH_SETTINGS)),
+        digest=digest,
+        story_window=stories.get("window", STORY_SETTINGS["window"].default),
+        archive=ArchiveConfig(**_section(checker, values.get("archive"), "archive", ARCHIVE_SETTINGS)),
+    )
 
-    defaults = {k: s.default for k, s in FEED_SETTINGS.items()}
-    defaults.update(_settings(checker, checker.mapping(values.get("defaults"), "defaults", FEED_SETTINGS), FEED_SETTINGS, "defaults."))
 
-    fetch = {k: s.default for k, s in FETCH_SETTINGS.items()}
-    fetch.update(_settings(checker, checker.mapping(values.get("fetch"), "fetch", FETCH_SETTINGS), FETCH_SETTINGS, "fetch."))
-
+def _feeds(checker: _Checker, nodes: list[yaml.Node], defaults: dict[str, Any]) -> tuple[FeedConfig, ...]:
+    """The `feeds:` entries, each a bare URL or a mapping; names unique."""
     feeds: list[FeedConfig] = []
     names: dict[str, int] = {}
-    feed_nodes = checker.value(top["feeds"][0], "feeds", "feeds") if "feeds" in top else []
-    for index, node in enumerate(feed_nodes):
+    for index, node in enumerate(nodes):
         key = f"feeds[{index}]"
+        found: dict = {}
         if isinstance(node, yaml.ScalarNode):  # a bare URL is a feed with every default
             entry = {"url": checker.value(node, f"{key}.url", "url")}
         else:
@@ -529,49 +547,38 @@ def loads(text: str, path: Path) -> Config:
                 raise checker.fail(node, key, "a feed needs a `url`")
             entry = _settings(checker, found, FEED_KEYS | FEED_SETTINGS, f"{key}.")
         name = entry.get("name") or _default_name(entry["url"])
-        line = node.start_mark.line + 1
         if name in names:
-            at = found["name"][0] if not isinstance(node, yaml.ScalarNode) and "name" in found else node
+            at = found["name"][0] if "name" in found else node
             raise checker.fail(at, f"{key}.name", f"duplicate feed name {name!r} (first at line {names[name]})")
-        names[name] = line
+        names[name] = node.start_mark.line + 1
         feeds.append(FeedConfig(**(defaults | entry | {"name": name, "tags": tuple(entry.get("tags", ()))})))
+    return tuple(feeds)
 
-    digest = None
-    if values.get("digest") is not None:
-        found = checker.mapping(values["digest"], "digest", DIGEST_SETTINGS)
-        d = _settings(checker, found, DIGEST_SETTINGS, "digest.")
-        smtp_found = checker.mapping(d.pop("smtp", None), "digest.smtp", SMTP_SETTINGS)
+
+def _digest(checker: _Checker, node: yaml.Node, line: int) -> DigestConfig:
+    """The `digest:` section; its `smtp:` only when given (else mail says it has no server)."""
+    found = checker.mapping(node, "digest", DIGEST_SETTINGS)
+    d = _settings(checker, found, DIGEST_SETTINGS, "digest.")
+    smtp = None
+    if "smtp" in d:
+        smtp_found = checker.mapping(d.pop("smtp"), "digest.smtp", SMTP_SETTINGS)
         smtp = SmtpConfig(**_settings(checker, smtp_found, SMTP_SETTINGS, "digest.smtp."))
         if smtp.password_env and smtp.password_file:
-            node = smtp_found["password_file"][1]
-            raise checker.fail(node, "digest.smtp.password_file", "give password_env or password_file, not both")
-        sender = d.pop("from", None)
-        if "subject" in d:
-            try:
-                d["subject"].format(date="2026-01-01", stories=0, hits=0, rules=0)
-            except (KeyError, IndexError, ValueError) as exc:
-                raise checker.fail(found["subject"][0], "digest.subject",
-                                   f"may use only {{date}}, {{stories}}, {{hits}}, {{rules}} ({exc!r})") from None
-        digest = DigestConfig(**d, sender=sender, smtp=smtp, line=top["digest"][1].start_mark.line + 1)
-
-    stories = _settings(checker, checker.mapping(values.get("stories"), "stories", STORY_SETTINGS), STORY_SETTINGS, "stories.")
-    archive = _settings(checker, checker.mapping(values.get("archive"), "archive", ARCHIVE_SETTINGS), ARCHIVE_SETTINGS, "archive.")
-    base = path.parent
-    return Config(
-        path=path,
-        database=base / values.get("database", TOP_SETTINGS["database"].default),
-        rules=base / values.get("rules", TOP_SETTINGS["rules"].default),
-        feeds=tuple(feeds),
-        fetch=FetchConfig(**fetch),
-        digest=digest,
-        story_window=stories.get("window", STORY_SETTINGS["window"].default),
-        archive=ArchiveConfig(**archive),
-    )
+            raise checker.fail(smtp_found["password_file"][1], "digest.smtp.password_file",
+                               "give password_env or password_file, not both")
+    if "subject" in d:
+        try:
+            d["subject"].format(date="2026-01-01", stories=0, hits=0, rules=0)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise checker.fail(found["subject"][0], "digest.subject",
+                               f"may use only {{date}}, {{stories}}, {{hits}}, {{rules}} ({exc!r})") from None
+    sender = d.pop("from", None)
+    return DigestConfig(**d, sender=sender, smtp=smtp, line=line)
 
 
 def require_mail(config: Config) -> DigestConfig:
-    """The digest settings of a config that is to send mail: recipients and a sender are needed then,
-    and only then (a dry run renders without them). Raises ConfigError naming the file, line and key."""
+    """The digest settings of a config that is to send mail: recipients, a sender and an SMTP server
+    are needed then, and only then (a dry run renders without them). Raises ConfigError naming the file, line and key."""
     file, settings = str(config.path), config.digest
     if settings is None:
         raise ConfigError("sending mail needs a `digest:` section with `to` and `from` (or use --dry-run)",
@@ -582,6 +589,9 @@ def require_mail(config: Config) -> DigestConfig:
         if not value:
             raise ConfigError(f"{missing[key]}; `digest --dry-run` needs neither", file=file,
                               line=settings.line, key=f"digest.{key}")
+    if settings.smtp is None:  # no guess at a server on localhost: say what is missing
+        raise ConfigError("no SMTP server to send the mail through: give `smtp:` under `digest:` (host, port, "
+                          "security); `digest --dry-run` needs none", file=file, line=settings.line, key="digest.smtp")
     return settings
 
 

@@ -162,3 +162,41 @@ def test_check_points_at_the_token_in_feeds_yaml(tmp_path, text, line, column, k
     where = f"{path}:{line}:{column}: {key}: " if key else f"{path}:{line}:{column}: "
     assert lines[0].startswith(f"monitor: {where}{message}"), lines[0]
     assert lines[1:3] == [text.split("\n")[line - 1], " " * (column - 1) + "^"]
+
+
+def test_a_digest_without_smtp_has_no_server_and_sending_says_so(tmp_path):
+    config = load_text(tmp_path, """\
+        feeds: [https://example.org/feed.xml]
+        digest:
+          to: analyst@example.org
+          from: monitor@example.org
+        """)
+    assert config.digest.smtp is None  # not SmtpConfig(localhost): nothing was given
+    with pytest.raises(ConfigError) as info:
+        config_mod.require_mail(config)
+    error = info.value
+    assert (error.line, error.key) == (2, "digest.smtp") and str(error).startswith(f"{config.path}:2: digest.smtp: ")
+
+
+def test_smtp_given_takes_the_tables_defaults(tmp_path):
+    config = load_text(tmp_path, """\
+        feeds: [https://example.org/feed.xml]
+        digest:
+          to: analyst@example.org
+          from: monitor@example.org
+          smtp: {port: 2525}
+        """)
+    assert config_mod.require_mail(config).smtp == config_mod.SmtpConfig(port=2525)
+    assert config.digest.smtp.host == config_mod.SMTP_SETTINGS["host"].default == "localhost"
+
+
+@pytest.mark.parametrize("section, table", list(config_mod.all_settings().items()))
+def test_the_records_defaults_are_the_tables(section, table):
+    record = {"": None, "feeds[]": config_mod.FeedConfig("http://a.example/", "a"),
+              "defaults": config_mod.FeedConfig("http://a.example/", "a"), "fetch": config_mod.FetchConfig(),
+              "digest": config_mod.DigestConfig(), "digest.smtp": config_mod.SmtpConfig(),
+              "stories": None, "archive": config_mod.ArchiveConfig()}[section]
+    for key, setting in table.items():
+        if record is None or key in ("url", "name", "smtp"):
+            continue
+        assert getattr(record, "sender" if key == "from" else key) == setting.default, f"{section}.{key}"

@@ -247,3 +247,57 @@ def test_quick_start_runs_as_written(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0 and "Next:" in run.stdout, run.stderr
     assert (tmp_path / "monitor-demo.db").is_file()
+
+
+# --- The README's config reference: each row's default is the declaration's ------------------------
+
+# The bold heading over each table of the reference, and the declarations it documents.
+REFERENCE = {
+    "**top level**": config_mod.TOP_SETTINGS,
+    "**a feed entry": config_mod.FEED_KEYS,
+    "**`defaults:` and each feed**": config_mod.FEED_SETTINGS,
+    "**`fetch:`**": config_mod.FETCH_SETTINGS,
+    "**`digest:`**": config_mod.DIGEST_SETTINGS,
+    "**`digest.smtp:`**": config_mod.SMTP_SETTINGS,
+    "**`stories:`**": config_mod.STORY_SETTINGS,
+    "**`archive:`**": config_mod.ARCHIVE_SETTINGS,
+}
+
+
+def reference_rows() -> list[tuple[str, str, str]]:
+    """(heading, key, default cell) of every row in the README's configuration reference."""
+    rows, heading = [], None
+    for line in section("Configuration reference").splitlines():
+        heading = next((h for h in REFERENCE if line.startswith(h)), heading)
+        row = re.match(r"\| `([^`]+)` \| (.*?) \| ", line)
+        if row and heading:
+            rows.append((heading, row.group(1), row.group(2)))
+    return rows
+
+
+def written_default(setting: config_mod.Setting, cell: str):
+    """What a README default cell says the value is, read as feeds.yaml would read it."""
+    import yaml
+
+    text = cell.strip()
+    if setting.shown is not None or text == "—":
+        return setting.shown if setting.shown is not None else None
+    text = text.strip("`")
+    if setting.kind in ("list", "addresses", "feeds"):
+        return tuple(yaml.safe_load(text))
+    if setting.kind == "str":
+        return text
+    return config_mod.check_value(setting.kind, yaml.safe_load(text))
+
+
+def test_the_reference_documents_every_table():
+    assert {heading for heading, _key, _cell in reference_rows()} == set(REFERENCE)
+
+
+@pytest.mark.parametrize("heading, key, cell", reference_rows())
+def test_config_reference_default_is_the_declared_one(heading, key, cell):
+    table = REFERENCE[heading]
+    assert key in table, f"README documents {key} under {heading}, which has no such key"
+    setting = table[key]
+    expected = setting.shown if setting.shown is not None else setting.default
+    assert written_default(setting, cell) == expected, f"{key}: README says {cell}, the declaration {expected!r}"
