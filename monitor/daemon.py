@@ -32,8 +32,8 @@ from . import rules as rules_stage
 from .config import Config, FeedConfig
 from .dedup import canonical_url, fingerprint, strip_tracking
 from .index import tokenize
-from .errors import (ConfigError, ExtractError, FeedError, FetchError, ParseError, RuleError, StoreBusy, StoreError,
-                     StoreFull, StoreUnavailable)
+from .errors import (PERMANENT, TEMPORARY, ConfigError, ExtractError, FeedError, FetchError, ParseError, RuleError, StoreBusy,
+                     StoreError, StoreFull, StoreUnavailable, classify)
 from .fetch import CRAWL_ACCEPT, FEED_ACCEPT, PAGE_ACCEPT, Fetcher, Robots, is_public_address, max_age_seconds
 from .model import Article, Extracted, Item, ParsedFeed, PollResult
 from .places import Gazetteer, load_gazetteer
@@ -230,21 +230,19 @@ class Monitor:
         # interval × 2ⁿ, up to max_backoff, and is tried at that pace for as long as it fails.
         # Failures that will not pass by themselves back off faster: a body that is not a feed
         # (× 4ⁿ: it may still be a maintenance page) and 404/410 (the cap at once).
-        gone = isinstance(exc, FetchError) and exc.permanent
-        permanent = gone or (isinstance(exc, ParseError) and not exc.passing)
-        delay = min(settings.max_backoff, feed.interval * (4 if permanent else 2) ** min(errors_before + 1, 16))
-        if gone:
+        failure = classify(exc)
+        delay = min(settings.max_backoff, feed.interval * (2 if failure.kind == TEMPORARY else 4) ** min(errors_before + 1, 16))
+        if failure.kind == PERMANENT:
             delay = max(settings.max_backoff, feed.interval)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, settings.max_retry_after))
+        if failure.wait is not None:
+            delay = max(delay, min(failure.wait, settings.max_retry_after))
         log.warning(str(exc), extra={"feed": feed.name, "url": exc.url or feed.url,
-                                     "failure": "permanent" if permanent else "temporary", "retry_in": round(delay)})
+                                     "failure": failure.column, "retry_in": round(delay)})
         return PollResult(
             feed=feed.name,
             status=getattr(exc, "status", None),
             error=str(exc),
-            failure="permanent" if permanent else "temporary",
+            failure=failure.column,
             next_poll=iso(now + timedelta(seconds=self._jittered(delay))),
         )
 
@@ -347,7 +345,7 @@ class Monitor:
                 response.body,
             )
         except TaskFailed as exc:
-            raise ParseError(feed.name, str(exc), url=feed.url, passing=True) from None
+            raise ParseError(feed.name, str(exc), url=feed.url, permanent=False) from None
 
     async def _child_sitemaps(self, fetcher: Fetcher, feed: FeedConfig, urls: list[str], allow_private: bool) -> list[Item]:
         """The items of an index's newest sitemaps. One that fails is noted and the others go on."""
@@ -381,7 +379,7 @@ class Monitor:
             try:
                 extracted = await self._page(fetcher, feed, item.link, allow_private, polite=True)
             except FeedError as exc:
-                temporary = exc.passing or (isinstance(exc, FetchError) and not exc.permanent and exc.status not in (401, 403))
+                temporary = not classify(exc, page=True).lasting
                 log.info("link not used", extra={"feed": feed.name, "url": item.link, "error": exc.reason,
                                                  "retry": temporary})
                 if not temporary:
@@ -530,7 +528,7 @@ class Monitor:
                 response.body,
             )
         except TaskFailed as exc:
-            raise ExtractError(feed.name, str(exc), url=link, passing=True) from None
+            raise ExtractError(feed.name, str(exc), url=link, permanent=False) from None
         except Exception as exc:  # trafilatura and lxml raise many kinds
             raise ExtractError(feed.name, f"{type(exc).__name__}: {exc}", url=link) from None
         if not extracted.text:
