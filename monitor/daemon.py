@@ -35,7 +35,7 @@ from .index import tokenize
 from .errors import (PERMANENT, TEMPORARY, ConfigError, ExtractError, FeedError, FetchError, ParseError, RuleError, StoreBusy,
                      StoreError, StoreFull, StoreUnavailable, classify)
 from .fetch import CRAWL_ACCEPT, FEED_ACCEPT, PAGE_ACCEPT, Fetcher, Robots, is_public_address, max_age_seconds
-from .model import Article, Extracted, Item, ParsedFeed, PollResult
+from .model import Article, Extracted, Item, ParsedFeed, PollResult, Request
 from .places import Gazetteer, load_gazetteer
 from .rules import RuleSet
 from .store import MIN_FREE_BYTES, Store, iso
@@ -269,7 +269,7 @@ class Monitor:
         # Sitemaps and pages are crawled politely (robots.txt, crawl delay). A URL not sniffed yet is
         # asked for once like a feed: the user named it; its links are crawled politely if it is a page.
         crawled = kind in ("sitemap", "page")
-        response = await fetcher.get(
+        response = await fetcher.fetch(Request(
             feed.url,
             feed=feed.name,
             max_bytes=feed.max_feed_size,
@@ -278,7 +278,7 @@ class Monitor:
             etag=None if full else state.etag,
             last_modified=None if full else state.last_modified,
             polite=crawled,
-        )
+        ))
         now = self.clock()
         max_age = max_age_seconds(response.headers.get("cache-control"))
         result = PollResult(
@@ -352,8 +352,8 @@ class Monitor:
         items: list[Item] = []
         for url in urls[:MAX_CHILD_SITEMAPS]:
             try:
-                response = await fetcher.get(url, feed=feed.name, max_bytes=feed.max_feed_size, deadline=feed.timeout,
-                                             accept=CRAWL_ACCEPT, public_only=not allow_private, polite=True)
+                response = await fetcher.fetch(Request(url, feed=feed.name, max_bytes=feed.max_feed_size, deadline=feed.timeout,
+                                                       accept=CRAWL_ACCEPT, public_only=not allow_private, polite=True))
                 child = await self._parse(feed, "sitemap", response)
             except FeedError as exc:
                 log.warning("sitemap not read", extra={"feed": feed.name, "url": url, "error": str(exc)})
@@ -514,10 +514,10 @@ class Monitor:
                           polite: bool) -> Extracted:
         if not link.lower().startswith(("http://", "https://")):
             raise FetchError(feed.name, "not an http(s) link", url=link)
-        response = await fetcher.get(
+        response = await fetcher.fetch(Request(
             link, feed=feed.name, max_bytes=feed.max_page_size, deadline=feed.timeout,
             accept=PAGE_ACCEPT, public_only=not allow_private, polite=polite,
-        )
+        ))
         if not extract_stage.is_page(response.content_type):
             raise ExtractError(feed.name, f"not a web page ({response.content_type.split(';')[0]})", url=link)
         try:
