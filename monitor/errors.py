@@ -16,9 +16,15 @@
 Library errors (httpx, feedparser, sqlite3, yaml, smtplib) are translated into these where they
 enter, so callers never catch a library's exception. A FeedError's message reads "stage: feed: what
 happened", which is what ends up in the `feeds.last_error` column.
+
+Whether a failure passes by itself is one attribute, `FeedError.permanent` (each stage's default,
+overridden where the raise knows better), and one function reads it: `classify`, which every
+caller (a feed's backoff, a crawled link, the digest's retry) asks instead of deciding itself.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class MonitorError(Exception):
@@ -95,11 +101,15 @@ class DigestError(MonitorError):
 
 class FeedError(MonitorError):
     stage = "feed"
+    # Will this failure pass by itself? Each stage says what its failures usually are (a fetch
+    # error passes, a body that is not a feed does not); a raise site that knows better says so
+    # (a worker that died or ran out of time: the input was not at fault). classify() reads it.
+    permanent = False
 
-    def __init__(self, feed: str, message: str, *, url: str = "", passing: bool = False):
+    def __init__(self, feed: str, message: str, *, url: str = "", permanent: bool | None = None):
         self.feed, self.url, self.reason = feed, url, message
-        # True when the input was not at fault: the worker handling it died or ran out of time
-        self.passing = passing
+        if permanent is not None:
+            self.permanent = permanent
         super().__init__(f"{self.stage}: {feed}: {message}")
 
     def __reduce__(self):
@@ -108,6 +118,9 @@ class FeedError(MonitorError):
 
 
 class FetchError(FeedError):
+    """Passing unless said otherwise: permanent ones (404, 410, a refused address, robots.txt's
+    no) are not retried hot."""
+
     stage = "fetch"
 
     def __init__(
@@ -118,19 +131,62 @@ class FetchError(FeedError):
         url: str = "",
         status: int | None = None,
         retry_after: float | None = None,
-        permanent: bool = False,
+        permanent: bool | None = None,
     ):
-        super().__init__(feed, message, url=url)
+        super().__init__(feed, message, url=url, permanent=permanent)
         self.status = status
         self.retry_after = retry_after
-        # Permanent failures (404, 410, refused address) are not retried hot: they back off to the
-        # longest delay straight away.
-        self.permanent = permanent
 
 
 class ParseError(FeedError):
+    """Not a feed at all: lasting, unless the worker parsing it died or ran out of time."""
+
     stage = "parse"
+    permanent = True
 
 
 class ExtractError(FeedError):
+    """A page with no article text, or not a web page: lasting, unless the worker died or ran out of time."""
+
     stage = "extract"
+    permanent = True
+
+
+TEMPORARY, PERMANENT, PARSE = "temporary", "permanent", "parse"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What a failure means for trying again: `kind` is TEMPORARY (try again, backing off),
+    PERMANENT (not worth trying soon: gone, refused) or PARSE (the body is not a feed: more often a
+    broken URL than a passing fault, but sometimes a maintenance page); `wait` is how long the
+    other side asked us to stay away (Retry-After, an unreadable robots.txt), if it said."""
+
+    kind: str
+    wait: float | None = None
+
+    @property
+    def lasting(self) -> bool:
+        return self.kind != TEMPORARY
+
+    @property
+    def column(self) -> str:
+        """As `feeds.failure` and the logs name it: 'temporary' or 'permanent'."""
+        return PERMANENT if self.lasting else TEMPORARY
+
+
+def classify(exc: BaseException, *, page: bool = False) -> Failure:
+    """The one decision of whether a failure passes, for feeds, crawled links and mail alike.
+
+    `page`: the failure is an article page's, not a source's. A source answering 401 or 403 is
+    tried again with backoff (a firewall or a credential being renewed: it may well pass, and a
+    feed is never given up); an article page behind a login stays there, so it is not fetched again.
+    A DigestError, a busy archive or anything else not a FeedError is temporary: mail is retried."""
+    wait = getattr(exc, "retry_after", None)
+    if not isinstance(exc, FeedError):
+        return Failure(TEMPORARY, wait)
+    if isinstance(exc, ParseError):
+        return Failure(PARSE if exc.permanent else TEMPORARY, wait)
+    if page and isinstance(exc, FetchError) and exc.status in (401, 403):
+        return Failure(PERMANENT, wait)
+    return Failure(PERMANENT if exc.permanent else TEMPORARY, wait)

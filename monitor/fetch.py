@@ -34,7 +34,7 @@ from protego import Protego
 
 from .config import FetchConfig
 from .errors import FetchError
-from .model import Response
+from .model import Request, Response
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
@@ -222,7 +222,6 @@ class Fetcher:
         self._idle: OrderedDict[tuple[bool, str], int] = OrderedDict()
         self._idle_sockets = 0
         self._idle_budget = 2 * settings.concurrency
-        self.requests = 0
         self.robots = robots if robots is not None else Robots()
         self._pacing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._last_request: dict[str, float] = {}
@@ -287,29 +286,22 @@ class Fetcher:
         for client in clients:
             await client.aclose()
 
-    async def get(
-        self,
-        url: str,
-        *,
-        feed: str,
-        max_bytes: int,
-        deadline: float,
-        accept: str = FEED_ACCEPT,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        public_only: bool = False,
-        polite: bool = False,
-    ) -> Response:
+    async def get(self, url: str, **fields) -> Response:
+        """fetch(Request(url, **fields)): for a caller with one request to make."""
+        return await self.fetch(Request(url, **fields))
+
+    async def fetch(self, request: Request) -> Response:
         """GET a URL. `polite` (crawled sites: sitemaps, section pages and their articles): the
         site's robots.txt is obeyed, and requests to one host are spaced by its Crawl-delay or
         `fetch.crawl_delay`, whichever is longer."""
-        if polite:
-            await self._politely(url, feed=feed, public_only=public_only)
-        headers = {"Accept": accept}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        url, feed, deadline = request.url, request.feed, request.deadline
+        if request.polite:
+            await self._politely(url, feed=feed, public_only=request.public_only)
+        headers = {"Accept": request.accept or FEED_ACCEPT}
+        if request.etag:
+            headers["If-None-Match"] = request.etag
+        if request.last_modified:
+            headers["If-Modified-Since"] = request.last_modified
         try:
             host = (urlsplit(url).hostname or "").lower()
         except ValueError as exc:
@@ -318,28 +310,33 @@ class Fetcher:
         # The host's slot first: a request waiting for its busy host must not hold one of the
         # overall slots, or a run of feeds on one host would leave the other hosts idle.
         async with self._hosts[host], self._all:
-            self.requests += 1
-            key = (public_only, host)
+            key = (request.public_only, host)
             client = self._lease(key)
             try:
                 async with asyncio.timeout(deadline):
-                    return await self._get(client, url, headers, timeout, feed, max_bytes)
-            except TimeoutError:
-                raise FetchError(feed, f"no complete answer within the {deadline:g} s deadline", url=url) from None
-            except httpx.TooManyRedirects:
-                raise FetchError(feed, f"more than {self.settings.max_redirects} redirects", url=url) from None
-            except httpx.TimeoutException:
-                raise FetchError(feed, f"timed out ({deadline:g} s)", url=url) from None
-            except httpx.HTTPError as exc:
-                cause = exc.__cause__
-                if isinstance(cause, AddressRefused):
-                    raise FetchError(feed, f"link refused: {cause}", url=url, permanent=True) from None
-                reason = str(exc) or type(exc).__name__
-                raise FetchError(feed, f"{type(exc).__name__}: {reason}", url=url) from None
-            except (httpx.InvalidURL, ValueError, UnicodeError) as exc:  # IDNA errors are UnicodeErrors
-                raise FetchError(feed, f"invalid URL: {type(exc).__name__}: {exc}", url=url, permanent=True) from None
+                    return await self._get(client, url, headers, timeout, feed, request.max_bytes)
+            except (TimeoutError, httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+                raise self._error(exc, request) from None
             finally:
                 await self._release(key)
+
+    def _error(self, exc: Exception, request: Request) -> FetchError:
+        """httpx's exception (or the deadline's) as a FetchError: none leaves this module."""
+        feed, url, deadline = request.feed, request.url, request.deadline
+        if isinstance(exc, TimeoutError):
+            return FetchError(feed, f"no complete answer within the {deadline:g} s deadline", url=url)
+        if isinstance(exc, httpx.TooManyRedirects):
+            return FetchError(feed, f"more than {self.settings.max_redirects} redirects", url=url)
+        if isinstance(exc, httpx.TimeoutException):
+            return FetchError(feed, f"timed out ({deadline:g} s)", url=url)
+        if isinstance(exc, httpx.HTTPError):
+            cause = exc.__cause__
+            if isinstance(cause, AddressRefused):
+                return FetchError(feed, f"link refused: {cause}", url=url, permanent=True)
+            reason = str(exc) or type(exc).__name__
+            return FetchError(feed, f"{type(exc).__name__}: {reason}", url=url)
+        # httpx.InvalidURL, ValueError, UnicodeError (IDNA errors are UnicodeErrors)
+        return FetchError(feed, f"invalid URL: {type(exc).__name__}: {exc}", url=url, permanent=True)
 
     async def _politely(self, url: str, *, feed: str, public_only: bool) -> None:
         rules = await self.robots.rules(self, url, feed=feed, public_only=public_only)
@@ -412,8 +409,8 @@ class Robots:
                 return kept[1]
             keep, rules = ROBOTS_KEPT, None
             try:
-                response = await fetcher.get(site + "/robots.txt", feed=feed, max_bytes=512 * 1024, deadline=30.0,
-                                             accept="text/plain, */*;q=0.5", public_only=public_only)
+                response = await fetcher.fetch(Request(site + "/robots.txt", feed=feed, max_bytes=512 * 1024, deadline=30.0,
+                                                       accept="text/plain, */*;q=0.5", public_only=public_only))
                 rules = Protego.parse(response.body.decode("utf-8", "replace"))
             except FetchError as exc:
                 if exc.status is not None and 400 <= exc.status < 500:

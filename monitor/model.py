@@ -26,6 +26,21 @@ def from_iso(text: str | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What fetch is asked for: one GET, its limits and its manners."""
+
+    url: str
+    feed: str  # whose request this is: named in every error
+    max_bytes: int  # the body's cap, decoded
+    deadline: float  # seconds for the whole answer, body included
+    accept: str = ""  # the Accept header; "" asks as for a feed (fetch.FEED_ACCEPT)
+    etag: str | None = None  # validators for a conditional GET
+    last_modified: str | None = None
+    public_only: bool = False  # connect to public addresses only (links found inside a feed)
+    polite: bool = False  # a crawled site: obey its robots.txt and space requests by its crawl delay
+
+
 @dataclass(slots=True)
 class Response:
     """What fetch returns: the final URL after redirects, status, lower-cased headers and the decoded body."""
