@@ -296,40 +296,49 @@ def send(message: EmailMessage, smtp, sender: str, recipients: list[str], timeou
                 client = smtplib.SMTP_SSL(smtp.host, port, timeout=timeout, context=ssl.create_default_context())
             else:
                 client = smtplib.SMTP(smtp.host, port, timeout=timeout)
-            if smtp.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if smtp.username:
-                client.login(smtp.username, password(smtp) or "")
-            if before_data is not None:
-                data = client.data  # send_message → sendmail → MAIL, RCPT…, then self.data(msg)
-
-                def recorded_data(msg, data=data):
-                    before_data()
-                    return data(msg)
-
-                client.data = recorded_data
+            _session(client, smtp, before_data)
             # MAIL, RCPT, DATA: returns once the server answered 250 to the message, raises before.
             refused = client.send_message(message, from_addr=sender, to_addrs=recipients)
         except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
             # No QUIT on the way out (the finally closes): a failed session may fail that too, and
             # smtplib's `with` would then raise the QUIT's error instead of this one.
             raise DigestError(f"digest: {where}: {type(exc).__name__}: {exc}") from None
-        context = {"message_id": message["Message-ID"], "server": where}
-        if refused:  # every recipient refused raises SMTPRecipientsRefused before DATA: these are some
-            refusals = ", ".join(f"{address} {code}" for address, (code, _reply) in refused.items())
-            log.warning("mail accepted for some recipients only; not sent again, the refused ones do not get it",
-                        extra={**context, "refused": refusals})
-        try:
-            code, reply = client.quit()  # smtplib's quit() does not check for the 221 itself
-        except (smtplib.SMTPException, OSError) as exc:
-            late = f"{type(exc).__name__}: {exc}"
-        else:
-            late = None if code == 221 else f"{code} {reply.decode('utf-8', 'replace')}"
-        if late:
-            log.warning("mail accepted, then the session failed; counted as sent", extra={**context, "error": late})
+        _accepted(client, {"message_id": message["Message-ID"], "server": where}, refused)
     finally:
         if client is not None:
             client.close()
+
+
+def _session(client: smtplib.SMTP, smtp, before_data: Callable[[], None] | None) -> None:
+    """STARTTLS and login as configured, and `before_data` hooked in just before DATA."""
+    if smtp.security == "starttls":
+        client.starttls(context=ssl.create_default_context())
+    if smtp.username:
+        client.login(smtp.username, password(smtp) or "")
+    if before_data is not None:
+        data = client.data  # send_message → sendmail → MAIL, RCPT…, then self.data(msg)
+
+        def recorded_data(msg, data=data):
+            before_data()
+            return data(msg)
+
+        client.data = recorded_data
+
+
+def _accepted(client: smtplib.SMTP, context: dict, refused: dict) -> None:
+    """After the server's 250 to DATA the message is sent: what fails now is only logged."""
+    if refused:  # every recipient refused raises SMTPRecipientsRefused before DATA: these are some
+        refusals = ", ".join(f"{address} {code}" for address, (code, _reply) in refused.items())
+        log.warning("mail accepted for some recipients only; not sent again, the refused ones do not get it",
+                    extra={**context, "refused": refusals})
+    try:
+        code, reply = client.quit()  # smtplib's quit() does not check for the 221 itself
+    except (smtplib.SMTPException, OSError) as exc:
+        late = f"{type(exc).__name__}: {exc}"
+    else:
+        late = None if code == 221 else f"{code} {reply.decode('utf-8', 'replace')}"
+    if late:
+        log.warning("mail accepted, then the session failed; counted as sent", extra={**context, "error": late})
 
 
 @dataclass
