@@ -252,40 +252,13 @@ def add_feeds(path: str | os.PathLike, entries: Sequence[Entry], *, skip_present
     skipped: list[Skipped] = []
     blocks: list[CommentedMap] = []
     for entry in entries:
-        url = entry.url.strip()
-        try:
-            config_mod.check_url(url)
-        except ValueError as exc:
-            if not skip_present:
-                raise ConfigError(f"{exc}; nothing added", file=str(path), key="url") from None
-            skipped.append(Skipped(url, str(exc)))
+        outcome = _admit(entry, path, names, urls, where, skip_present)
+        if isinstance(outcome, Skipped):
+            skipped.append(outcome)
             continue
-        present = urls.get(url_key(url))
-        if present is not None:
-            if isinstance(present, Added):
-                reason = f"listed twice; added once as {present.name!r}"
-            else:
-                reason = f"already in {path} as {present.name!r} (line {where[present.name][0]})"
-            if not skip_present:
-                line, key = where.get(present.name, (None, "feeds"))
-                raise ConfigError(f"{url} is already there, named {present.name!r}; nothing added", file=str(path),
-                                  line=line, key=key)
-            skipped.append(Skipped(url, reason))
-            continue
-        if entry.name:
-            name = entry.name.strip()
-            if name in names:
-                line, key = where.get(name, (None, "feeds"))
-                raise ConfigError(f"a feed named {name!r} is already there ({names[name].url}); nothing added",
-                                  file=str(path), line=line, key=key)
-        else:
-            hint = (entry.hint or "").strip() if entry.keep_hint else slug(entry.hint or "")
-            name = _unique(hint or config_mod._default_name(url), set(names))
-        new = Added(name, url)
-        names[name] = new
-        urls[url_key(url)] = new
-        added.append(new)
-        blocks.append(_entry_map(name, url, entry.tags, entry.interval, entry.type, dict(entry.settings)))
+        names[outcome.name] = urls[url_key(outcome.url)] = outcome
+        added.append(outcome)
+        blocks.append(_entry_map(outcome.name, outcome.url, entry.tags, entry.interval, entry.type, dict(entry.settings)))
     if added and not dry_run:
         try:
             after = _splice_add(text, doc, blocks)
@@ -293,6 +266,36 @@ def add_feeds(path: str | os.PathLike, entries: Sequence[Entry], *, skip_present
             raise ConfigError(f"{exc}; nothing added", file=str(path)) from None
         _replace(path, text, after, expect={a.name: a.url for a in added})
     return added, skipped
+
+
+def _admit(entry: Entry, path: Path, names: dict, urls: dict, where: dict, skip_present: bool) -> Added | Skipped:
+    """What becomes of one entry, given the feeds there and those added before it: Added under its
+    name, Skipped with why, or a ConfigError naming the entry already there."""
+    url = entry.url.strip()
+    try:
+        config_mod.check_url(url)
+    except ValueError as exc:
+        if not skip_present:
+            raise ConfigError(f"{exc}; nothing added", file=str(path), key="url") from None
+        return Skipped(url, str(exc))
+    present = urls.get(url_key(url))
+    if present is not None:
+        if not skip_present:
+            line, key = where.get(present.name, (None, "feeds"))
+            raise ConfigError(f"{url} is already there, named {present.name!r}; nothing added", file=str(path),
+                              line=line, key=key)
+        if isinstance(present, Added):
+            return Skipped(url, f"listed twice; added once as {present.name!r}")
+        return Skipped(url, f"already in {path} as {present.name!r} (line {where[present.name][0]})")
+    if entry.name:
+        name = entry.name.strip()
+        if name in names:
+            line, key = where.get(name, (None, "feeds"))
+            raise ConfigError(f"a feed named {name!r} is already there ({names[name].url}); nothing added",
+                              file=str(path), line=line, key=key)
+        return Added(name, url)
+    hint = (entry.hint or "").strip() if entry.keep_hint else slug(entry.hint or "")
+    return Added(_unique(hint or config_mod._default_name(url), set(names)), url)
 
 
 def add_feed(path: str | os.PathLike, entry: Entry) -> Added:
