@@ -82,6 +82,29 @@ def _as_feed(body: bytes, content_type: str, url: str) -> tuple[ParsedFeed | Non
         return None, exc.reason
 
 
+async def _first_feed(fetcher: Fetcher, url: str, candidates: list[str], tried: list[str], *, trusted: bool,
+                      host: str, deadline: float, max_bytes: int) -> tuple[Found | None, Found | None]:
+    """The first candidate that is a feed with items, and the first that is a feed without any;
+    every failure noted in `tried`."""
+    empty = None
+    for candidate in candidates:
+        # The host the user typed is trusted whatever it resolves to: they chose it.
+        own = trusted or (urlsplit(candidate).hostname or "").lower() == host
+        try:
+            answer = await fetcher.get(candidate, feed=url, max_bytes=max_bytes, deadline=deadline,
+                                       accept=DISCOVER_ACCEPT, public_only=not own)
+        except FetchError as exc:
+            tried.append(f"{candidate} ({exc.reason})")
+            continue
+        parsed, why = _as_feed(answer.body, answer.content_type, answer.url)
+        if parsed is not None and parsed.items:
+            return Found(candidate, parsed.title, parsed.format, len(parsed.items), tuple(tried)), empty
+        if parsed is not None and empty is None:
+            empty = Found(candidate, parsed.title, parsed.format, 0)
+        tried.append(f"{candidate} ({why or 'a feed with no items'})")
+    return None, empty
+
+
 async def discover(fetcher: Fetcher, url: str, *, deadline: float, max_bytes: int) -> Found:
     """The feed at URL, or the one its page announces, or one at a common path on its host.
 
@@ -110,21 +133,11 @@ async def discover(fetcher: Fetcher, url: str, *, deadline: float, max_bytes: in
         # hosts; a public page may not send us into the LAN.
         page_private = page.peer is not None and not is_public_address(page.peer)
     candidates += [c for c in common_paths(site) if c not in candidates and c != url]
-    for candidate in candidates:
-        # The host the user typed is trusted whatever it resolves to: they chose it.
-        trusted = page_private or (urlsplit(candidate).hostname or "").lower() == typed_host
-        try:
-            answer = await fetcher.get(candidate, feed=url, max_bytes=max_bytes, deadline=deadline,
-                                       accept=DISCOVER_ACCEPT, public_only=not trusted)
-        except FetchError as exc:
-            tried.append(f"{candidate} ({exc.reason})")
-            continue
-        parsed, why = _as_feed(answer.body, answer.content_type, answer.url)
-        if parsed is not None and parsed.items:
-            return Found(candidate, parsed.title, parsed.format, len(parsed.items), tuple(tried))
-        if parsed is not None and empty is None:
-            empty = Found(candidate, parsed.title, parsed.format, 0)
-        tried.append(f"{candidate} ({why or 'a feed with no items'})")
+    found, first_empty = await _first_feed(fetcher, url, candidates, tried, trusted=page_private, host=typed_host,
+                                           deadline=deadline, max_bytes=max_bytes)
+    if found is not None:
+        return found
+    empty = empty or first_empty
     # No feed with items: a site without feeds. Its sitemaps (news ones first), then the page itself
     # as a section page when it links to enough articles.
     found = await _sitemap(fetcher, url, tried, deadline=deadline, max_bytes=max_bytes)
