@@ -113,59 +113,64 @@ def _lex(text: str, file: str, line: int | None) -> list[_Token]:
         m = _TOKEN.match(text, pos)
         if m is None:  # pragma: no cover - the word alternative matches any other character
             raise RuleError(f"unexpected character {text[pos]!r}", file=file, line=line, column=pos + 1)
-        kind, value = m.lastgroup, m.group()
-        column = pos + 1
+        kind, value, column = m.lastgroup, m.group(), pos + 1
         pos = m.end()
-        if kind == "space":
-            continue
-        if kind == "phrase":
-            if len(value) < 2 or not value.endswith('"'):
-                raise RuleError("unterminated phrase: a closing \" is missing", file=file, line=line, column=column)
-            words = value[1:-1].split()
-            if any("*" in w for w in words[:-1]) or any("*" in w[:-1] for w in words[-1:]):
-                raise RuleError("in a phrase, a wildcard * may only end the last word", file=file, line=line, column=column)
-            if any(w.startswith("=") for w in words):
-                raise RuleError("= marks a single word; a phrase's words inflect as written", file=file, line=line, column=column)
-            last = words[-1] if words else ""
-            if last.endswith("*") and len(last.rstrip("*")) < PREFIX_MIN:
-                raise RuleError(f"a wildcard needs at least {PREFIX_MIN} letters before the *", file=file, line=line, column=column)
-            tokens.append(_Token("PHRASE", value, column, value[1:-1]))
-        elif kind == "near":
-            n = int(value.split("/")[1])
-            if not 1 <= n <= MAX_NEAR:
-                raise RuleError(f"NEAR distance must be 1 to {MAX_NEAR} words", file=file, line=line, column=column)
-            tokens.append(_Token("ONEAR" if value.startswith("O") else "NEAR", value, column, n))
-        elif kind == "field":
-            name = value[:-1].lower()
-            if name not in TEXT_FIELDS + META_FIELDS:
-                raise RuleError(
-                    f"unknown field {value[:-1]!r} (fields: {', '.join(TEXT_FIELDS + META_FIELDS)})",
-                    file=file, line=line, column=column,
-                )
-            tokens.append(_Token("FIELD", value, column, name))
-        elif kind == "set":
-            if len(value) < 2:
-                raise RuleError("a set reference needs a name after @", file=file, line=line, column=column)
-            tokens.append(_Token("SET", value, column, value[1:]))
-        elif kind == "minus":
-            tokens.append(_Token("MINUS", value, column))
-        elif kind in ("lparen", "rparen"):
-            tokens.append(_Token(value, value, column))
-        elif value in ("AND", "OR", "NOT"):
-            tokens.append(_Token(value, value, column))
-        elif re.fullmatch(r"O?NEAR(/\S*)?", value):
-            raise RuleError(f"{value.split('/')[0]} needs a distance, as in NEAR/5", file=file, line=line, column=column)
-        else:
-            body = value[1:] if value.startswith("=") else value
-            if "*" in body[:-1]:
-                raise RuleError("a wildcard * may only end a word", file=file, line=line, column=column + value.index("*"))
-            if body.endswith("*") and len(body.rstrip("*")) < PREFIX_MIN:
-                raise RuleError(f"a wildcard needs at least {PREFIX_MIN} letters before the *", file=file, line=line, column=column)
-            if not _WORDISH.fullmatch(body) or body.strip("*'’ʼ-.") == "":
-                raise RuleError(f"not a word: {value!r}", file=file, line=line, column=column)
-            tokens.append(_Token("WORD", value, column, value))
+        if kind != "space":
+            tokens.append(_token(kind, value, column, lambda why, at=column: RuleError(why, file=file, line=line, column=at)))
     tokens.append(_Token("END", "", len(text) + 1))
     return tokens
+
+
+def _token(kind: str, value: str, column: int, error) -> _Token:
+    """One token of the kind its pattern matched, checked; `error(why[, column])` makes the RuleError."""
+    if kind == "phrase":
+        return _phrase(value, column, error)
+    if kind == "near":
+        n = int(value.split("/")[1])
+        if not 1 <= n <= MAX_NEAR:
+            raise error(f"NEAR distance must be 1 to {MAX_NEAR} words")
+        return _Token("ONEAR" if value.startswith("O") else "NEAR", value, column, n)
+    if kind == "field":
+        name = value[:-1].lower()
+        if name not in TEXT_FIELDS + META_FIELDS:
+            raise error(f"unknown field {value[:-1]!r} (fields: {', '.join(TEXT_FIELDS + META_FIELDS)})")
+        return _Token("FIELD", value, column, name)
+    if kind == "set":
+        if len(value) < 2:
+            raise error("a set reference needs a name after @")
+        return _Token("SET", value, column, value[1:])
+    if kind == "minus":
+        return _Token("MINUS", value, column)
+    if kind in ("lparen", "rparen") or value in ("AND", "OR", "NOT"):
+        return _Token(value, value, column)
+    if re.fullmatch(r"O?NEAR(/\S*)?", value):
+        raise error(f"{value.split('/')[0]} needs a distance, as in NEAR/5")
+    return _word(value, column, error)
+
+
+def _phrase(value: str, column: int, error) -> _Token:
+    if len(value) < 2 or not value.endswith('"'):
+        raise error("unterminated phrase: a closing \" is missing")
+    words = value[1:-1].split()
+    if any("*" in w for w in words[:-1]) or any("*" in w[:-1] for w in words[-1:]):
+        raise error("in a phrase, a wildcard * may only end the last word")
+    if any(w.startswith("=") for w in words):
+        raise error("= marks a single word; a phrase's words inflect as written")
+    last = words[-1] if words else ""
+    if last.endswith("*") and len(last.rstrip("*")) < PREFIX_MIN:
+        raise error(f"a wildcard needs at least {PREFIX_MIN} letters before the *")
+    return _Token("PHRASE", value, column, value[1:-1])
+
+
+def _word(value: str, column: int, error) -> _Token:
+    body = value[1:] if value.startswith("=") else value
+    if "*" in body[:-1]:
+        raise error("a wildcard * may only end a word", column + value.index("*"))
+    if body.endswith("*") and len(body.rstrip("*")) < PREFIX_MIN:
+        raise error(f"a wildcard needs at least {PREFIX_MIN} letters before the *")
+    if not _WORDISH.fullmatch(body) or body.strip("*'’ʼ-.") == "":
+        raise error(f"not a word: {value!r}")
+    return _Token("WORD", value, column, value)
 
 
 @dataclass
