@@ -302,75 +302,91 @@ def _evaluator(node):
     if isinstance(node, _Words):
         return _words_evaluator(node)
     if isinstance(node, Meta):
-        key, value = node.key, node.value
-        if key == "place":
-            return lambda hits, article: _TRUE if value in article.places else []
-        if key == "lang":
-            return lambda hits, article: _TRUE if (article.lang or "").lower() == value else []
-        return lambda hits, article: _TRUE if (article.feed or "").lower() == value.lower() else []
+        return _meta_evaluator(node)
     if isinstance(node, Not):
         child = _evaluator(node.child)
         return lambda hits, article: [] if child(hits, article) else _TRUE
     if isinstance(node, And):
-        children = [_evaluator(c) for c in node.children]
-
-        def all_of(hits, article):
-            spans = []
-            for child in children:
-                got = child(hits, article)
-                if not got:
-                    return []
-                spans.extend(got)
-            return spans
-
-        return all_of
+        return _and_evaluator(node)
     if isinstance(node, Or):
-        # the single words of its terms answer in one pass over the words present (a set of 70
-        # energy words costs what its present words cost); phrases and the rest one by one
-        terms = [c for c in node.children if isinstance(c, _Words)]
-        rest = [_evaluator(c) for c in node.children if not isinstance(c, _Words)]
-        phrases = [_sequence_evaluator(ids, w.fields, (w.source,), w.followers) for w in terms for ids in w.alternatives
-                   if len(ids) > 1]
-        single = [w for w in terms if any(len(ids) == 1 for ids in w.alternatives)]
-        return _any_of(([_single_words_evaluator(single)] if single else []) + phrases + rest)
+        return _or_evaluator(node)
     if isinstance(node, Near):
-        left, right, distance, ordered = _evaluator(node.left), _evaluator(node.right), node.distance, node.ordered
-        # a side can be near something only where one of its words is: checked first, cheaply, so
-        # that `(@lead_en ONEAR/1 offensive)` does not list every "the" of an article without "offensive"
-        needs = [tuple((f, frozenset(ids)) for f, ids in _first_words(side).items()) for side in (node.left, node.right)]
-
-        def near(hits, article):
-            for pairs in needs:
-                if all(hits[f].keys().isdisjoint(ids) for f, ids in pairs):
-                    return []
-            a_spans = [a for a in left(hits, article) if a[0] is not None]
-            if not a_spans:
-                return []
-            by_field: dict[str, list] = {}
-            for b in right(hits, article):
-                if b[0] is not None:
-                    by_field.setdefault(b[0], []).append(b)
-            out = []
-            for name, b_spans in by_field.items():
-                b_spans.sort(key=lambda b: b[1])
-                firsts = [b[1] for b in b_spans]
-                longest = max(b[2] - b[1] for b in b_spans)
-                for a in a_spans:
-                    if a[0] != name:
-                        continue
-                    # only the right-hand spans that start within reach: a sorted slice, not all pairs
-                    lo = bisect_left(firsts, a[2] + 1 if ordered else a[1] - distance - longest)
-                    hi = bisect_right(firsts, a[2] + distance)
-                    for b in b_spans[lo:hi]:
-                        gap = b[1] - a[2] if ordered else max(b[1] - a[2], a[1] - b[2])
-                        if 0 < gap <= distance:  # apart, and near: one word cannot be both sides
-                            out.append((name, min(a[1], b[1]), max(a[2], b[2]), a[3] + b[3]))
-                            if len(out) >= _MAX_SPANS:
-                                return out
-            return out
-
-        return near
+        return _near_evaluator(node)
     raise AssertionError(node)  # pragma: no cover
+
+
+def _meta_evaluator(node):
+    key, value = node.key, node.value
+    if key == "place":
+        return lambda hits, article: _TRUE if value in article.places else []
+    if key == "lang":
+        return lambda hits, article: _TRUE if (article.lang or "").lower() == value else []
+    return lambda hits, article: _TRUE if (article.feed or "").lower() == value.lower() else []
+
+
+def _and_evaluator(node):
+    children = [_evaluator(c) for c in node.children]
+
+    def all_of(hits, article):
+        spans = []
+        for child in children:
+            got = child(hits, article)
+            if not got:
+                return []
+            spans.extend(got)
+        return spans
+
+    return all_of
+
+
+def _or_evaluator(node):
+    # the single words of its terms answer in one pass over the words present (a set of 70
+    # energy words costs what its present words cost); phrases and the rest one by one
+    terms = [c for c in node.children if isinstance(c, _Words)]
+    rest = [_evaluator(c) for c in node.children if not isinstance(c, _Words)]
+    phrases = [_sequence_evaluator(ids, w.fields, (w.source,), w.followers) for w in terms for ids in w.alternatives
+               if len(ids) > 1]
+    single = [w for w in terms if any(len(ids) == 1 for ids in w.alternatives)]
+    return _any_of(([_single_words_evaluator(single)] if single else []) + phrases + rest)
+
+
+def _near_evaluator(node):
+    left, right, distance, ordered = _evaluator(node.left), _evaluator(node.right), node.distance, node.ordered
+    # a side can be near something only where one of its words is: checked first, cheaply, so
+    # that `(@lead_en ONEAR/1 offensive)` does not list every "the" of an article without "offensive"
+    needs = [tuple((f, frozenset(ids)) for f, ids in _first_words(side).items()) for side in (node.left, node.right)]
+
+    def near(hits, article):
+        for pairs in needs:
+            if all(hits[f].keys().isdisjoint(ids) for f, ids in pairs):
+                return []
+        a_spans = [a for a in left(hits, article) if a[0] is not None]
+        if not a_spans:
+            return []
+        by_field: dict[str, list] = {}
+        for b in right(hits, article):
+            if b[0] is not None:
+                by_field.setdefault(b[0], []).append(b)
+        out = []
+        for name, b_spans in by_field.items():
+            b_spans.sort(key=lambda b: b[1])
+            firsts = [b[1] for b in b_spans]
+            longest = max(b[2] - b[1] for b in b_spans)
+            for a in a_spans:
+                if a[0] != name:
+                    continue
+                # only the right-hand spans that start within reach: a sorted slice, not all pairs
+                lo = bisect_left(firsts, a[2] + 1 if ordered else a[1] - distance - longest)
+                hi = bisect_right(firsts, a[2] + distance)
+                for b in b_spans[lo:hi]:
+                    gap = b[1] - a[2] if ordered else max(b[1] - a[2], a[1] - b[2])
+                    if 0 < gap <= distance:  # apart, and near: one word cannot be both sides
+                        out.append((name, min(a[1], b[1]), max(a[2], b[2]), a[3] + b[3]))
+                        if len(out) >= _MAX_SPANS:
+                            return out
+        return out
+
+    return near
 
 
 def _first_words(node) -> dict[str, set[int]]:
