@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import StoreError, StoreFull
+from ..errors import StoreFull
 from ..model import Article, PollResult
 from . import connection
 from .articles import Articles
@@ -208,4 +208,4 @@ class Store:
     stats = _forward("maintenance", Maintenance.stats)
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "MIGRATIONS", "MIN_FREE_BYTES", "Store", "StoreError", "iso"]
+__all__ = ["BUSY_TIMEOUT_MS", "MIGRATIONS", "MIN_FREE_BYTES", "Store", "iso"]

@@ -96,8 +96,8 @@ class Articles:
     def sighted(self, feed: str, guid: str, url: str | None, article_id: int | None, stamp: str) -> None:
         """A feed's item remembered as known: a copy of `article_id`, or (None) an item with no
         article of its own (not an article, or pruned), so it is not fetched again."""
-        self.db["sightings"].insert({"feed": feed, "guid": guid, "url": url, "article_id": article_id, "seen": stamp},
-                                    ignore=True)
+        self.db.execute("INSERT OR IGNORE INTO sightings (feed, guid, url, article_id, seen) VALUES (?, ?, ?, ?, ?)",
+                        [feed, guid, url, article_id, stamp])  # raw, as tags.write says why
 
     def after(self, last_id: int, since: str | None, limit: int) -> list[dict]:
         """The next `limit` articles after `last_id` in id order (published, else fetched, since `since`)."""

