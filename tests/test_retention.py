@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from conftest import REPO, write_config
 from monitor import config as config_mod
-from monitor import store as store_mod
+from monitor.store import maintenance as store_mod
 from monitor.cli import cli
 from monitor.config import ArchiveConfig, FeedConfig
 from monitor.dedup import fingerprint
@@ -210,7 +210,7 @@ def test_vacuum_shrinks_the_file_after_a_large_prune_and_only_when_due(store, db
 def test_vacuum_waits_for_its_interval_and_for_enough_free_pages(store):
     big_archive(store, 1000)
     store.prune(NOW, KEEP)
-    store._remember("vacuum", {}, NOW - timedelta(days=1))
+    store.maintenance.remember("vacuum", {}, NOW - timedelta(days=1))
     assert store.vacuum_if_due(NOW, 7 * DAY, 0.2) is None  # vacuumed a day ago
     assert store.vacuum_if_due(NOW, DAY / 2, 0.99) is None  # due, but not enough free pages
     assert store.vacuum_if_due(NOW, DAY / 2, 0.2)["bytes_after"] > 0

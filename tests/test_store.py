@@ -108,9 +108,9 @@ def test_migration_moves_the_key_to_url_key_and_links_as_the_site_did(db_path):
     key stays where there is no http(s) link), and no row is lost."""
     import sqlite_utils
 
-    from monitor.store import _m7_url_key
+    from monitor.store.migrations import m7_url_key
 
-    before = MIGRATIONS[: MIGRATIONS.index(_m7_url_key)]
+    before = MIGRATIONS[: MIGRATIONS.index(m7_url_key)]
     old = sqlite_utils.Database(sqlite3.connect(db_path))
     for migration in before:
         migration(old)
