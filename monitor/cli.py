@@ -619,7 +619,7 @@ def search(ctx: click.Context, query: str, since: str, limit: int) -> None:
     from rich.text import Text
 
     from . import search as search_stage
-    from .store import iso
+    from .model import iso
 
     try:
         period = config_mod.parse_duration(since)

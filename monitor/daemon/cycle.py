@@ -17,10 +17,10 @@ from typing import Callable, Iterable
 from ..config import Config, FeedConfig
 from ..errors import FeedError, StoreError, StoreUnavailable, classify
 from ..fetch import Fetcher, Robots
-from ..model import FeedState, PollResult
+from ..model import FeedState, PollResult, iso
 from ..places import Gazetteer
 from ..rules import RuleSet
-from ..store import Store, iso
+from ..store import Store
 from ..workers import Workers
 from ..writer import Writer
 from .pages import Pages

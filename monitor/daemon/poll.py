@@ -20,8 +20,8 @@ from ..config import FeedConfig, FetchConfig
 from ..dedup import canonical_url
 from ..errors import FeedError, ParseError, StoreError, StoreUnavailable, classify
 from ..fetch import CRAWL_ACCEPT, FEED_ACCEPT, max_age_seconds
-from ..model import FeedState, Item, ParsedFeed, PollResult, Request, Response
-from ..store import Store, iso
+from ..model import FeedState, Item, ParsedFeed, PollResult, Request, Response, iso
+from ..store import Store
 from ..workers import TaskFailed, Workers
 from ..writer import Writer
 from .pages import Pages

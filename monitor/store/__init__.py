@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import StoreFull
-from ..model import Article, PollResult
+from ..model import Article, PollResult, iso
 from . import connection
 from .articles import Articles
-from .connection import BUSY_TIMEOUT_MS, MIN_FREE_BYTES, iso
+from .connection import BUSY_TIMEOUT_MS, MIN_FREE_BYTES
 from .digests import Digests
 from .feeds import Feeds
 from .jobs import Jobs

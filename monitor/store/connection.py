@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -20,15 +19,6 @@ WAL_LIMIT = 64 * 2**20  # the WAL file is cut back to this after a checkpoint (a
 # Below this much free space on the archive's filesystem it counts as full: SQLite needs room for
 # the WAL and its temporary files before any write.
 MIN_FREE_BYTES = 4 * 2**20
-
-
-def iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_iso(stamp: str) -> datetime:
-    """A time the archive stored (`iso`'s "…Z" form) as an aware datetime."""
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def connect(path: Path, busy_ms: int) -> sqlite_utils.Database:

@@ -9,7 +9,8 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .connection import from_iso, iso, marks
+from ..model import from_iso, iso
+from .connection import marks
 
 if TYPE_CHECKING:
     from . import Store

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..config import FeedConfig
 from ..errors import StoreError
-from ..model import FeedState, PollResult
-from .connection import from_iso, iso, marks
+from ..model import FeedState, PollResult, from_iso, iso
+from .connection import marks
 
 if TYPE_CHECKING:
     from . import Store

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from .connection import iso
+from ..model import iso
 
 if TYPE_CHECKING:
     from . import Store

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from ..config import ArchiveConfig
 from ..errors import StoreBusy, StoreError
-from .connection import busy_timeout, from_iso, immediate, iso, size
+from ..model import from_iso, iso
+from .connection import busy_timeout, immediate, size
 
 if TYPE_CHECKING:
     from . import Store

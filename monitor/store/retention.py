@@ -10,7 +10,8 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .connection import immediate, iso, marks
+from ..model import iso
+from .connection import immediate, marks
 
 if TYPE_CHECKING:
     from . import Store

@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..dedup import StoryIndex
-from ..model import Article
-from .connection import from_iso, iso
+from ..model import Article, from_iso, iso
 
 if TYPE_CHECKING:
     from . import Store
