@@ -307,9 +307,7 @@ def feeds_add(ctx: click.Context, url: str, name: str | None, tags: tuple[str, .
             click.echo(f"found {found.url}{title} ({found.format}, {found.items} {what})", err=True)
             if found.type != "feed":
                 click.echo(f"no feed with items there: added as `type: {found.type}`, crawled politely", err=True)
-            # named by the title it found, made unique; `type:` only for what is not a feed
-            entry = feeds_mod.Entry(found.url, name=name, tags=tags, interval=interval, hint=found.title or None,
-                                    type=found.type if found.type != "feed" else None)
+            entry = feeds_mod.entry_found(found, name=name, tags=tags, interval=interval)
         added = feeds_mod.add_feed(path, entry)
     click.echo(f"added {added.name} ({added.url}) to {path}; {_RELOAD} poll it", err=True)
 
@@ -629,9 +627,7 @@ def search(ctx: click.Context, query: str, since: str, limit: int) -> None:
         config = _load(ctx, feeds=False)
         sets = search_stage.load_sets(config.rules)
         with _archive_store(config) as store:
-            search_stage.install(store.db.conn, sets)
-            rows = store.db.execute(search_stage.sql(limit=limit, since=True, snippet=False),
-                                    {"q": query, "since": iso(_now() - timedelta(seconds=period))}).fetchall()
+            rows = search_stage.find(store.db.conn, query, sets, since=iso(_now() - timedelta(seconds=period)), limit=limit)
     if not rows:
         click.echo(f"no articles match in the last {since}")
         return

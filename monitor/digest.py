@@ -1,4 +1,5 @@
-"""digest: the hits of a period as one readable mail. Pure: rows in, an email.message out.
+"""digest: the hits of a period as one readable mail. `collect` and `render` are pure (rows in, an
+email.message out); `send`, `deliver` and `alert` are the edge (the SMTP server, the archive's record).
 
 Grouped by rule (priority first, headed by the rule's title), one entry per story, newest first: its
 first matching article's title linked to the URL the site served, its feed, publication time,

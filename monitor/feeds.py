@@ -224,6 +224,13 @@ class Skipped:
     reason: str
 
 
+def entry_found(found: Found, *, name: str | None, tags: tuple[str, ...], interval: str | None) -> Entry:
+    """The entry `feeds add` makes of what discovery found: named by the title it found (made unique
+    when added), `type:` only for what is not a feed."""
+    return Entry(found.url, name=name, tags=tags, interval=interval, hint=found.title or None,
+                 type=found.type if found.type != "feed" else None)
+
+
 def url_key(url: str) -> str:
     """Two spellings of one URL that differ only in the case of scheme and host are one feed."""
     parts = urlsplit(url.strip())
@@ -679,22 +686,18 @@ def _to_attribute(kind: str, value: Any) -> str:
     return str(value)
 
 
-def write_opml(feeds: Sequence[FeedConfig], *, title: str, titles: dict[str, str] | None = None,
-               html_urls: dict[str, str] | None = None) -> bytes:
-    """OPML 2.0 of the feeds: one outline each, its name as text, tags as the category attribute,
-    every other setting that is not its default as a monitor:* attribute (OPML_NS); the name too when
-    the text would not import back as it. `titles` and `html_urls` (by feed name) add what is known
-    beyond the config."""
+def write_opml(feeds: Sequence[FeedConfig], *, title: str) -> bytes:
+    """OPML 2.0 of the feeds: one outline each, its name as text and title, tags as the category
+    attribute, every other setting that is not its default as a monitor:* attribute (OPML_NS); the
+    name too when the text would not import back as it."""
     root = etree.Element("opml", version="2.0", nsmap={OPML_PREFIX: OPML_NS})
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title
     body = etree.SubElement(root, "body")
     for feed in feeds:
         outline = etree.SubElement(body, "outline", type="rss", text=feed.name)
-        outline.set("title", (titles or {}).get(feed.name) or feed.name)
+        outline.set("title", feed.name)
         outline.set("xmlUrl", feed.url)
-        if (html_urls or {}).get(feed.name):
-            outline.set("htmlUrl", html_urls[feed.name])
         if feed.tags:
             outline.set("category", ",".join(feed.tags))
         if slug(feed.name) != feed.name:

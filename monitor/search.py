@@ -385,6 +385,13 @@ def install(conn: sqlite3.Connection, sets: dict[str, tuple[Term, ...]] | None =
     conn.create_function("monitor_snippet", 3, guarded("", snippet), deterministic=True)
 
 
+def find(conn, box: str, sets: dict, *, since: str, limit: int) -> list[tuple]:
+    """(id, time, feed, title, text) of the newest articles `box` finds on an archive's connection,
+    published (or fetched) since `since` (ISO 8601): the canned search, from the shell."""
+    install(conn, sets)
+    return conn.execute(sql(limit=limit, since=True, snippet=False), {"q": box, "since": since}).fetchall()
+
+
 def load_sets(folder: Path | str | None) -> dict[str, tuple[Term, ...]]:
     """The @sets of the rule files in folder, for the box; a file that does not load is left out."""
     sets: dict[str, tuple[Term, ...]] = {}
