@@ -191,8 +191,9 @@ def collect(rows: list[dict], rules: list, failing: list[tuple[str, str]], start
     for rule, entries in sorted(by_rule.items(), key=lambda kv: order.get(kv[0], (0, kv[0]))):
         stories = sorted(entries.values(), key=lambda e: e.when or newest_first, reverse=True)
         # an undated story is taken as news: only a date the site gave can say it is old
-        old = [e for e in stories if cutoff is not None and e.published and e.when < cutoff]
-        new = [e for e in stories if e not in old]
+        old, new = [], []
+        for entry in stories:
+            (old if cutoff is not None and entry.published and entry.when < cutoff else new).append(entry)
         for part, target in ((new, fresh), (old, older)):
             if part:
                 target.append(Section(rule, clean(titled.get(rule, rule)), part))

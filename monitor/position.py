@@ -18,6 +18,19 @@ def line_column(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - start + 1
 
 
+def line_columns(text: str, indices: list[int]) -> list[tuple[int, int]]:
+    """`line_column` of many indices, with the line starts found once (a query's every character:
+    one scan of the file, not one per character)."""
+    import bisect
+
+    starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+    found = []
+    for index in indices:
+        line = bisect.bisect_right(starts, index)
+        found.append((line, index - starts[line - 1] + 1))
+    return found
+
+
 def line_text(text: str, line: int) -> str:
     """The line (1-based) without its line break; "" past the end."""
     lines = text.split("\n")

@@ -33,7 +33,7 @@ import yaml
 from .errors import RuleError, pointed
 from .index import TermIndex, Tokens, tokenize, variants
 from .model import Match
-from .position import error_spot, line_column, line_text, node_start, value_spots
+from .position import error_spot, line_columns, line_text, node_start, value_spots
 from .query import TEXT_FIELDS, And, Meta, Near, Node, Not, Or, SetRef, Term, parse_query
 
 RULE_KEYS = {"name", "title", "description", "query", "keywords", "fields", "languages", "priority", "alert", "tags"}
@@ -551,7 +551,7 @@ def _query_source(text: str, node: yaml.Node, value: str | None) -> QuerySource:
                 indices.append(indices[-1] + 1)  # the folded space: just after the word before it
             indices.extend(spots_in_value[i] for i in range(word.start(), word.end()))
         indices.append(indices[-1] + 1 if indices else node.start_mark.index)  # the end of the query
-        spots = [line_column(text, i) for i in indices]
+        spots = line_columns(text, indices)
     lines = tuple((line, line_text(text, line)) for line in sorted({line for line, _ in spots}))
     return QuerySource(tuple(spots), lines)
 

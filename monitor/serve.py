@@ -295,6 +295,13 @@ def add_place_function(conn: sqlite3.Connection) -> None:
     conn.create_function("monitor_place", 1, functools.partial(place_codes, load_gazetteer()), deterministic=True)
 
 
+@functools.lru_cache(maxsize=4)
+def _rule_sets(folder: str | None) -> dict:
+    """The search box's @sets, read once per process and folder, not again for every connection
+    Datasette opens (each thread has its own)."""
+    return search.load_sets(folder)
+
+
 def templates() -> str:
     """The folder of our Datasette templates (database.html: the canned queries first)."""
     from importlib import resources
@@ -523,7 +530,7 @@ def register() -> None:
         def prepare_connection(conn: sqlite3.Connection, datasette: Any) -> None:
             limit_connection(conn)
             add_place_function(conn)
-            search.install(conn, search.load_sets(os.environ.get(RULES_ENV)))
+            search.install(conn, _rule_sets(os.environ.get(RULES_ENV)))
 
         @staticmethod
         @hookimpl

@@ -280,8 +280,10 @@ def written_default(setting: config_mod.Setting, cell: str):
     import yaml
 
     text = cell.strip()
-    if setting.shown is not None or text == "—":
-        return setting.shown if setting.shown is not None else None
+    if setting.shown is not None:  # a default said in words: the README must say those words
+        return text.strip("`")
+    if text == "—":
+        return None
     text = text.strip("`")
     if setting.kind in ("list", "addresses", "feeds"):
         return tuple(yaml.safe_load(text))

@@ -408,12 +408,12 @@ def test_bare_feeds_still_shows_the_health_table(tmp_path):
 
     from monitor.store import Store
 
-    config = write_config(tmp_path, [{"url": "https://example.org/a.xml", "name": "a"}])
+    config = write_config(tmp_path, [{"url": "https://example.org/a.xml", "name": "kyivwire"}])
     loaded = config_mod.load(config)
     with Store(loaded.database) as store:  # `feeds` only reads an archive; `monitor run` makes it
         store.sync_feeds(loaded.feeds, datetime.now(timezone.utc))
     result = CliRunner().invoke(cli, ["--config", str(config), "feeds"], terminal_width=200)
-    assert result.exit_code == 0 and "last error" in result.stdout and "a" in result.stdout
+    assert result.exit_code == 0 and "last error" in result.stdout and "kyivwire" in result.stdout
 
 
 def test_bare_feeds_without_an_archive_names_it_and_makes_none(tmp_path):

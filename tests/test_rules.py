@@ -390,7 +390,7 @@ def test_every_character_of_a_query_maps_back_to_where_the_file_has_it(value, st
     node = root.value[0][1]
     assert node.value == value or style in ("|", ">")  # a block scalar may keep other line breaks
     spots = value_spots(text, node, node.value)
-    assert spots is not None, text
+    assert spots is not None and len(spots) == len(node.value), text
     for char, spot in zip(node.value, spots):
         if char.isspace():
             assert spot is None

@@ -248,6 +248,7 @@ def test_a_set_of_the_rules_folder(archive, monkeypatch):
     path, ids = archive
     monkeypatch.delenv(serve.RULES_ENV, raising=False)
     assert canned(path, "@drones") == canned(path, "drones")  # no rules folder: the name is a word
+    assert canned(path, "@дрони") == canned(path, "дрони") != []
     monkeypatch.setenv(serve.RULES_ENV, str(REPO / "rules"))  # as `monitor serve` sets it for Datasette
     assert keys(ids, canned(path, "@drones Суми")) == {"drony", "dronamy"}
     assert keys(ids, canned(path, "@drones")) == DRONES
