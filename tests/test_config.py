@@ -190,13 +190,23 @@ def test_smtp_given_takes_the_tables_defaults(tmp_path):
     assert config.digest.smtp.host == config_mod.SMTP_SETTINGS["host"].default == "localhost"
 
 
-@pytest.mark.parametrize("section, table", list(config_mod.all_settings().items()))
+def test_the_top_level_and_stories_defaults_are_the_tables(tmp_path):
+    """The settings no record of their own carries: what a config of nothing but its feeds gets."""
+    config = load_text(tmp_path, "feeds: []\n")
+    top, stories = config_mod.all_settings()[""], config_mod.all_settings()["stories"]
+    assert config.database == config.path.parent / top["database"].default
+    assert config.rules == config.path.parent / top["rules"].default
+    assert config.feeds == top["feeds"].default and config.digest is None is top["digest"].default
+    assert config.story_window == stories["window"].default
+
+
+@pytest.mark.parametrize("section, table", [(s, t) for s, t in config_mod.all_settings().items() if s not in ("", "stories")])
 def test_the_records_defaults_are_the_tables(section, table):
-    record = {"": None, "feeds[]": config_mod.FeedConfig("http://a.example/", "a"),
+    record = {"feeds[]": config_mod.FeedConfig("http://a.example/", "a"),
               "defaults": config_mod.FeedConfig("http://a.example/", "a"), "fetch": config_mod.FetchConfig(),
               "digest": config_mod.DigestConfig(), "digest.smtp": config_mod.SmtpConfig(),
-              "stories": None, "archive": config_mod.ArchiveConfig()}[section]
+              "archive": config_mod.ArchiveConfig()}[section]
     for key, setting in table.items():
-        if record is None or key in ("url", "name", "smtp"):
+        if key in ("url", "name", "smtp"):
             continue
         assert getattr(record, "sender" if key == "from" else key) == setting.default, f"{section}.{key}"
