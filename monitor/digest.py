@@ -42,7 +42,7 @@ from .config import DigestConfig, require_mail
 from .errors import DigestError  # callers catch it as digest.DigestError
 from .index import inflections, tokenize
 from .model import from_iso
-from .text import APOSTROPHES, fold, plural
+from .text import APOSTROPHES, fold, plural, tilde
 
 log = logging.getLogger("monitor")
 
@@ -393,19 +393,13 @@ def deliver(store, config, rules: list, now: datetime, *, since: float | None = 
     return Outcome(message, built, sent=True)
 
 
-def _tilde(name: str) -> str:
-    """A name as Datasette writes it in a path (its tilde encoding: "war.db" is served as "war~2Edb")."""
-    safe = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-    return "".join(chr(b) if b in safe else "+" if b == 0x20 else f"~{b:02X}" for b in name.encode("utf-8"))
-
-
 def _reading(store, config) -> dict:
     """What collect needs to show a story to a reader: place names in the digest's language, the
     archive's address in Datasette (a database is named by its file's stem there), the backlog age."""
     settings = config.digest or DigestConfig()
     archive = None
     if settings.archive_url:
-        archive = f"{settings.archive_url.rstrip('/')}/{_tilde(config.database.stem)}"
+        archive = f"{settings.archive_url.rstrip('/')}/{tilde(config.database.stem)}"
     return {"names": store.place_names(settings.language), "archive": archive, "older_than": settings.older_than}
 
 

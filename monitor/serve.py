@@ -248,9 +248,9 @@ QUERIES: dict[str, dict[str, Any]] = {
 
 def metadata(database: str) -> dict[str, Any]:
     """Datasette metadata for an archive whose database name (the file's stem) is `database`."""
-    from datasette.utils import tilde_encode  # Datasette's own spelling of a database name in its URLs
+    from .text import tilde  # Datasette's own spelling of a database name in its URLs
 
-    feed = f"/{tilde_encode(database)}/rule_feed.atom?rule=…"
+    feed = f"/{tilde(database)}/rule_feed.atom?rule=…"
     queries = {**QUERIES, "rule_feed": {**QUERIES["rule_feed"], "title": f"{QUERIES['rule_feed']['title']} ({feed})",
                                         "description": f"rule: the rule whose hits to follow; subscribe to {feed}, "
                                                        "the rule's name after rule=."}}

@@ -298,3 +298,12 @@ APOSTROPHES = "'" + "".join(a for a, b in _EXTRA_FOLDS if b == "'")
 def plural(count: int, one: str, many: str) -> str:
     """"1 story", "2 stories": the count with the noun that agrees with it."""
     return f"{count} {one if count == 1 else many}"
+
+
+_TILDE_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def tilde(name: str) -> str:
+    """A name as Datasette writes it in a path (its tilde encoding: "war.db" is served as "war~2Edb"),
+    for the digest's archive links and the workbench's Atom URL without importing Datasette."""
+    return "".join(chr(b) if b in _TILDE_SAFE else "+" if b == 0x20 else f"~{b:02X}" for b in name.encode("utf-8"))

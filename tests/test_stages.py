@@ -179,3 +179,12 @@ def test_json_feed_fields():
 def test_not_feeds(body, words):
     with pytest.raises(ParseError, match=words):
         parse(body, url="http://x.example/f", feed="x")
+
+
+@pytest.mark.parametrize("name", ["archive", "monitor-demo", "desk archive.2026", "war.db", "архів", "a~b/c"])
+def test_tilde_is_datasettes_spelling_of_a_name(name):
+    from datasette.utils import tilde_encode
+
+    from monitor.text import tilde
+
+    assert tilde(name) == tilde_encode(name)
