@@ -59,6 +59,7 @@ def test_a_held_lock_delays_storing_never_polling_or_the_watchdog(tmp_path):
                 process.send_signal(signal.SIGHUP)
                 return fetched
 
+            cycles = log.read_text().count("cycle done")
             fetched = hold_the_lock(6)
             locked_at = time.monotonic()
             # the feed is polled although nothing can be stored ...
@@ -78,6 +79,9 @@ def test_a_held_lock_delays_storing_never_polling_or_the_watchdog(tmp_path):
             assert other.execute("SELECT error_count, last_error FROM feeds WHERE name='a'").fetchone() == (0, None)
             assert "tick skipped" not in log.read_text()
             assert other.execute("SELECT count(DISTINCT url_key) FROM articles").fetchone()[0] == 6
+            # the cycle that waited ends (its checkpoint too): the next hold meets a daemon between cycles,
+            # not one whose last write would wait behind the test's lock on a machine slow enough
+            assert wait_for(lambda: log.read_text().count("cycle done") > cycles, timeout=60)
 
             # held again, and SIGTERM while the writes wait: a clean exit within 10 s
             fetched = hold_the_lock(9)
